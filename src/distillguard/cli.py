@@ -1,2 +1,130 @@
+"""Command line: a thin shell over the library API (each command calls one library function)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
 import typer
-app = typer.Typer()
+from rich.console import Console
+from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn,
+                           TimeRemainingColumn)
+from rich.table import Table
+
+from .ingest import InputError, ingest as ingest_logs
+from .workspace import DEFAULT_PATH, Workspace
+
+app = typer.Typer(help="Find, stop and prove distillation campaigns in LLM API traffic.",
+                  no_args_is_help=True, add_completion=False)
+console = Console()
+err = Console(stderr=True)
+
+WorkspaceOpt = typer.Option(DEFAULT_PATH, "--workspace", "-w", help="DuckDB workspace file.")
+
+
+def _bytes_progress(label: str) -> Progress:
+    return Progress(TextColumn(f"[bold]{label}"), BarColumn(), DownloadColumn(),
+                    TimeRemainingColumn(), console=err, transient=True)
+
+
+def _fail(message: str) -> None:
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(2)
+
+
+@app.command()
+def ingest(
+    exchanges: list[str] = typer.Argument(..., help="Exchange logs: files, directories or globs."),
+    accounts: Optional[list[str]] = typer.Option(None, "--accounts", "-a", help="Account table(s)."),
+    workspace: Path = WorkspaceOpt,
+    fmt: str = typer.Option("contract", "--format", "-f",
+                            help="contract | litellm | anthropic | otel (exchanges only)."),
+    max_record_bytes: int = typer.Option(8 << 20, help="Records larger than this are quarantined."),
+) -> None:
+    """Validate logs and load them into the workspace; bad records go to quarantine."""
+    with Workspace.open(workspace) as ws:
+        jobs = [("exchanges", exchanges, fmt)] + ([("accounts", accounts, "contract")] if accounts else [])
+        for kind, paths, kind_fmt in jobs:
+            with _bytes_progress(f"ingest {kind}") as bar:
+                task = bar.add_task(kind, total=None)
+                try:
+                    report = ingest_logs(ws, paths, kind=kind, fmt=kind_fmt, max_record_bytes=max_record_bytes,
+                                         progress=lambda done, total: bar.update(task, completed=done, total=total))
+                except (InputError, KeyError) as e:
+                    _fail(str(e))
+            _print_ingest(report)
+        _print_summary(ws)
+
+
+def _print_ingest(report) -> None:
+    rate = report.records / report.seconds if report.seconds else 0
+    colour = "yellow" if report.quarantined else "green"
+    console.print(f"[bold]{report.kind}[/bold]: {report.records:,} records from {report.files} file(s) "
+                  f"in {report.seconds:.1f}s ({rate:,.0f}/s) — {report.inserted:,} new, "
+                  f"{report.duplicates:,} already present, [{colour}]{report.quarantined:,} quarantined[/{colour}]")
+    for reason, n in report.reasons.items():
+        console.print(f"  quarantine reason [yellow]{reason}[/yellow]: {n:,}")
+
+
+def _print_summary(ws: Workspace) -> None:
+    s = ws.summary()
+    table = Table(title="Workspace", show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    for label, key in (("exchanges", "exchanges"), ("accounts (table)", "accounts"),
+                       ("accounts (active)", "active_accounts"), ("models", "models"),
+                       ("client IPs", "client_ips"), ("first seen", "first_seen"),
+                       ("last seen", "last_seen"), ("quarantined records", "quarantined")):
+        value = s[key]
+        table.add_row(label, f"{value:,}" if isinstance(value, int) else str(value or "—"))
+    console.print(table)
+
+
+@app.command()
+def summary(workspace: Path = WorkspaceOpt) -> None:
+    """Show what the workspace holds."""
+    if not workspace.exists():
+        _fail(f"no workspace at {workspace}")
+    with Workspace.open(workspace) as ws:
+        _print_summary(ws)
+
+
+@app.command()
+def quarantine(workspace: Path = WorkspaceOpt,
+               limit: int = typer.Option(20, help="Rows to show.")) -> None:
+    """List quarantined records with their file, line and reason."""
+    if not workspace.exists():
+        _fail(f"no workspace at {workspace}")
+    with Workspace.open(workspace) as ws:
+        rows = ws.sql("""SELECT kind, source_file, source_line, reason, left(excerpt, 60) AS excerpt
+                         FROM quarantine ORDER BY source_file, source_line LIMIT ?""", [limit]).to_pylist()
+        table = Table("kind", "file", "line", "reason", "excerpt", title=f"Quarantine ({ws.count('quarantine'):,})")
+        for r in rows:
+            table.add_row(r["kind"], Path(r["source_file"]).name, str(r["source_line"]), r["reason"], r["excerpt"])
+        console.print(table)
+
+
+@app.command()
+def simulate(
+    out: Path = typer.Option(..., "--out", "-o", help="Output directory."),
+    accounts: int = typer.Option(2000, help="Accounts to simulate."),
+    days: int = typer.Option(7, help="Days of traffic."),
+    seed: int = typer.Option(1, help="Random seed."),
+    preset: str = typer.Option("default", help="World preset (default | shifted)."),
+    fmt: str = typer.Option("jsonl.gz", "--format", help="jsonl | jsonl.gz | jsonl.zst | parquet"),
+    exchanges: Optional[int] = typer.Option(None, help="Approximate total exchanges (scales rates)."),
+) -> None:
+    """Write simulated traffic logs with ground truth (campaigns and hard benign traps)."""
+    from .simulate import simulate as run_simulation
+
+    with Progress(TextColumn("[bold]simulate"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err, transient=True) as bar:
+        task = bar.add_task("simulate", total=None)
+        summary = run_simulation(out, accounts=accounts, days=days, seed=seed, preset=preset, fmt=fmt,
+                                 target_exchanges=exchanges,
+                                 progress=lambda done, total: bar.update(task, completed=done, total=total))
+    console.print(summary)
+
+
+if __name__ == "__main__":
+    app()

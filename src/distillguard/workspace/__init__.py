@@ -1,0 +1,3 @@
+from .workspace import DEFAULT_PATH, Workspace
+
+__all__ = ["DEFAULT_PATH", "Workspace"]

@@ -1,0 +1,4 @@
+from .base import Backend
+from .duckdb import DuckDBBackend
+
+__all__ = ["Backend", "DuckDBBackend"]

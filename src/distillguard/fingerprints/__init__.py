@@ -1,0 +1,1 @@
+"""Per-exchange and per-account fingerprints: content (capability) and network signals."""

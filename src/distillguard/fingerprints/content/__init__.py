@@ -1,0 +1,1 @@
+"""Per-exchange content fingerprints: what an exchange asks for (its capability area)."""

@@ -1,0 +1,171 @@
+"""Ingest: files → validated, typed, de-duplicated workspace tables, bad records quarantined.
+
+Records are first written to a staging table batch by batch (bounded memory), then merged
+into the workspace in one step that skips every `request_id` (or `account_id`) already
+present, so re-ingesting the same data is a no-op.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import orjson
+import pyarrow as pa
+
+from ..workspace import Workspace
+from .parquet import iter_parquet_batches
+from .readers import (DEFAULT_MAX_RECORD_BYTES, InputError, LineBatch, Reject, expand_paths,
+                      is_parquet, iter_line_batches)
+from .sql import ACCOUNT_SELECT, EXCHANGE_SELECT, parse_sql
+
+KINDS = {"exchanges": ("request_id", EXCHANGE_SELECT), "accounts": ("account_id", ACCOUNT_SELECT)}
+ProgressFn = Callable[[int, int], None]
+
+
+@dataclass
+class IngestReport:
+    kind: str
+    files: int = 0
+    records: int = 0          # records read (valid + quarantined)
+    inserted: int = 0         # new rows in the workspace
+    duplicates: int = 0       # valid records whose id was already present (skipped)
+    quarantined: int = 0      # new quarantine rows
+    reasons: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def _adapted(batch: LineBatch, adapter) -> LineBatch:
+    """Map each line of a foreign format into zero or more contract records (same line number)."""
+    from ..contract.adapters import AdapterError
+
+    lines, numbers, rejects = [], [], list(batch.rejects)
+    for text, number in zip(batch.lines.to_pylist(), batch.line_numbers.tolist()):
+        if not text.strip():
+            continue
+        try:
+            for record in adapter.records(orjson.loads(text)):
+                lines.append(orjson.dumps(record).decode())
+                numbers.append(number)
+        except orjson.JSONDecodeError as err:
+            rejects.append(Reject(number, f"invalid_json: {err}", text[:2000]))
+        except AdapterError as err:
+            rejects.append(Reject(number, f"adapter: {err}", text[:2000]))
+    return LineBatch(pa.array(lines, pa.large_string()), np.array(numbers, dtype=np.int64),
+                     rejects, batch.position)
+
+
+def _batches(path: Path, fmt: str, max_record_bytes: int) -> Iterator[LineBatch]:
+    if is_parquet(path):
+        yield from iter_parquet_batches(path)
+        return
+    batches = iter_line_batches(path, max_record_bytes=max_record_bytes)
+    if fmt in ("auto", "contract"):
+        yield from batches
+        return
+    from ..contract.adapters import get_adapter
+
+    adapter = get_adapter(fmt)
+    for batch in batches:
+        yield _adapted(batch, adapter)
+
+
+def ingest(workspace: Workspace, paths, kind: str = "exchanges", fmt: str = "contract",
+           max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+           progress: ProgressFn | None = None) -> IngestReport:
+    """Read `paths` (file, directory, glob or a list of them) into `workspace`.
+
+    `fmt` is "contract" (the traffic-log contract) or an adapter name ("litellm",
+    "anthropic", "otel"). Raises InputError only when no input can be found at all.
+    """
+    if kind not in KINDS:
+        raise InputError(f"unknown kind {kind!r}; expected one of {sorted(KINDS)}")
+    key, select = KINDS[kind]
+    files = expand_paths(paths)
+    report = IngestReport(kind=kind, files=len(files))
+    started = time.perf_counter()
+    db = workspace.backend
+    run = workspace.start_run(kind, [str(p) for p in files])
+    # Each batch is parsed once into this small table, then split into rows and rejects.
+    db.execute(f"CREATE OR REPLACE TEMP TABLE _batch AS SELECT * EXCLUDE (ingest_run), "
+               f"''::VARCHAR AS reason FROM {kind} LIMIT 0")
+    select = select.replace("$parse", parse_sql(kind)).replace("$file", "?")
+    # One transaction: DuckDB then writes row groups straight to the file instead of
+    # logging every batch to the WAL and checkpointing it again. A failure leaves nothing.
+    db.execute("BEGIN TRANSACTION")
+    try:
+        _load(db, files, fmt, kind, select, run, max_record_bytes, report, progress)
+        _deduplicate(workspace, kind, key, run, report)
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+    report.seconds = time.perf_counter() - started
+    workspace.finish_run(run, report.records, report.inserted, report.duplicates, report.quarantined)
+    return report
+
+
+def _load(db, files: list[Path], fmt: str, kind: str, select: str, run: int,
+          max_record_bytes: int, report: IngestReport, progress: ProgressFn | None) -> None:
+    total_bytes = sum(p.stat().st_size for p in files)
+    done_bytes = 0
+    for path in files:
+        source = str(path.resolve())
+        for batch in _batches(path, fmt, max_record_bytes):
+            report.records += len(batch.rejects)
+            if len(batch.lines):
+                db.register_arrow("_raw", pa.table({"source_line": batch.line_numbers, "line": batch.lines}))
+                db.execute("TRUNCATE _batch")
+                db.execute(f"INSERT INTO _batch {select}", [source])
+                db.unregister("_raw")
+                report.records += int(db.scalar("SELECT count(*) FROM _batch"))
+                db.execute(f"INSERT INTO {kind} SELECT * EXCLUDE (reason), {run} FROM _batch "
+                           "WHERE reason IS NULL")
+                db.execute("""INSERT INTO quarantine SELECT ?, ?, source_line, reason,
+                              left(raw, 2000), now(), ? FROM _batch WHERE reason IS NOT NULL""",
+                           [kind, source, run])
+            if batch.rejects:
+                db.register_arrow("_rejects", pa.table({
+                    "line": [r.line for r in batch.rejects], "reason": [r.reason for r in batch.rejects],
+                    "excerpt": [r.excerpt for r in batch.rejects]}))
+                db.execute("""INSERT INTO quarantine SELECT ?, ?, line, reason, excerpt, now(), ?
+                              FROM _rejects""", [kind, source, run])
+                db.unregister("_rejects")
+            if progress:
+                progress(done_bytes + (batch.position or 0), total_bytes)
+        done_bytes += path.stat().st_size
+        if progress:
+            progress(done_bytes, total_bytes)
+    db.execute("DROP TABLE IF EXISTS _batch")
+
+
+def _deduplicate(workspace: Workspace, kind: str, key: str, run: int, report: IngestReport) -> None:
+    """Keep the first occurrence of every id: earlier runs first, then file and line order.
+
+    Rows are appended straight to the workspace and duplicates removed afterwards: the
+    common case (all new) then costs one distinct count instead of a staging copy.
+    """
+    db = workspace.backend
+    added = int(db.scalar(f"SELECT count(*) FROM {kind} WHERE ingest_run = ?", [run]))
+    if db.scalar(f"SELECT count(*) <> count(DISTINCT {key}) FROM {kind}"):
+        db.execute(f"""
+            DELETE FROM {kind} WHERE rowid IN (
+                SELECT rowid FROM {kind}
+                QUALIFY row_number() OVER (PARTITION BY {key}
+                        ORDER BY ingest_run, source_file, source_line) > 1)""")
+    report.inserted = int(db.scalar(f"SELECT count(*) FROM {kind} WHERE ingest_run = ?", [run]))
+    report.duplicates = added - report.inserted
+    # A rejected line seen again (same file and line) is not quarantined twice.
+    db.execute("""
+        DELETE FROM quarantine WHERE rowid IN (
+            SELECT rowid FROM quarantine
+            QUALIFY row_number() OVER (PARTITION BY kind, source_file, source_line
+                                       ORDER BY ingest_run) > 1)""")
+    report.quarantined = int(db.scalar(
+        "SELECT count(*) FROM quarantine WHERE ingest_run = ? AND kind = ?", [run, kind]))
+    report.reasons = {r["reason"]: r["n"] for r in db.fetch_arrow(
+        "SELECT split_part(reason, ':', 1) AS reason, count(*) AS n FROM quarantine "
+        "WHERE ingest_run = ? AND kind = ? GROUP BY 1 ORDER BY 2 DESC", [run, kind]).to_pylist()}

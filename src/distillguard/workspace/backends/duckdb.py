@@ -1,0 +1,47 @@
+"""Embedded DuckDB backend: the default, a single file on disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from .base import Backend
+
+
+class DuckDBBackend(Backend):
+    name = "duckdb"
+
+    def __init__(self, path: str | Path = ":memory:", memory_limit: str | None = None,
+                 threads: int | None = None):
+        self.path = str(path)
+        self.con = duckdb.connect(self.path)
+        # Spill to disk rather than fail when a scan outgrows memory.
+        if memory_limit:
+            self.con.execute(f"SET memory_limit='{memory_limit}'")
+        if threads:
+            self.con.execute(f"SET threads={int(threads)}")
+        self.con.execute("SET preserve_insertion_order=false")
+        self.con.execute("SET TimeZone='UTC'")
+        self.con.execute("SET enable_progress_bar=false")
+
+    def execute(self, sql: str, params: list[Any] | None = None) -> None:
+        self.con.execute(sql, params or [])
+
+    def fetch_arrow(self, sql: str, params: list[Any] | None = None) -> pa.Table:
+        return self.con.sql(sql, params=params).to_arrow_table()
+
+    def register_arrow(self, name: str, table: pa.Table | pa.RecordBatchReader) -> None:
+        self.con.register(name, table)
+
+    def unregister(self, name: str) -> None:
+        self.con.unregister(name)
+
+    def table_exists(self, name: str) -> bool:
+        return bool(self.scalar(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]))
+
+    def close(self) -> None:
+        self.con.close()
