@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import orjson
 import pytest
 
 from distillguard.contract.schema import (
@@ -69,5 +70,5 @@ def check_record(record: dict) -> dict:
     assert isinstance(response.get("latency_ms", 0), (int, float))
     for key in ("input_tokens", "output_tokens", "reasoning_tokens"):
         assert isinstance(response.get("usage", {}).get(key, 0), int), key
-    json.dumps(record)  # records go to JSON Lines and Parquet: plain JSON values only
+    orjson.dumps(record)  # ingest serialises records with orjson: plain JSON values only
     return record

@@ -79,6 +79,7 @@ def test_otlp_values():
         ({"intValue": "1.5"}, "intValue '1.5' is not a number"),
         ({"intValue": True}, "intValue True is not a number"),
         ({"intValue": 1.5}, "intValue 1.5 is not a number"),
+        ({"intValue": str(2**63)}, "intValue '9223372036854775808' is outside int64"),
         ("x", "an attribute value must be an object"),
     ]:
         with pytest.raises(ValueError, match=reason):

@@ -16,11 +16,8 @@ from . import phrasing as ph
 from . import schedule
 from .content import AgentSession
 from .exchange import Client, restyle
-from .world import DAY_MS, Account, World
+from .world import Account, World
 
-PERSON_UA = {"openai_py": 3, "openai_js": 1.5, "http": 1.5, "browser": 1, "mobile": 1, "langchain": 0.7, "anthropic": 1}
-PERSON_STYLE = {"plain": 5, "stream": 3, "reasoning": 1, "sampling": 0.3}
-HARVEST_COUNTRIES = ("US", "SG", "GB", "JP", "DE", "CA", "AU", "NL")
 
 
 def geom(r: random.Random, mean: float) -> int:

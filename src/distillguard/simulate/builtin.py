@@ -63,7 +63,7 @@ def corpus(seed: int = 0) -> dict[str, list]:
     r = random.Random(seed)
     chat = [c.format(t=t, h=h) for c, t, h in itertools.product(CHAT, TOPICS, HOWTO[:4])]
     tasks = [t.format(f=f, t=tp, r=rv) for t, f, tp, rv in itertools.product(TASKS, FORMS[:3], TOPICS[:8], REVIEWS[:2])]
-    code = [a.format(l=l, c=c) for a, l, c in itertools.product(CODE_ASKS, LANGS, CODE_TASKS)]
+    code = [a.format(l=lang, c=c) for a, lang, c in itertools.product(CODE_ASKS, LANGS, CODE_TASKS)]
     names = ("dedupe", "merge_sorted", "word_counts", "top_customers", "helper", "process")
     snippets = [s.format(n=n) for s, n in itertools.product(SNIPPETS, names)]
     tools = [(q.format(c=c, n=r.randint(2, 900)), [f]) for f, qs in FUNCS for q in qs for c in CITIES]

@@ -107,7 +107,8 @@ class Content:
 
     def homework(self, topic: int) -> Conv:
         r = self.r
-        q = ph.HOMEWORK[topic % len(ph.HOMEWORK)].format(n=r.randint(5, 40), m=r.choice(ph.HOMEWORK_SLOTS))
+        tpl, slots = ph.HOMEWORK[topic % len(ph.HOMEWORK)]
+        q = tpl.format(n=r.randint(5, 40), m=r.choice(slots))
         return self.conv([user(r.choice(ph.HOMEWORK_FORMS).format(q=q))], 480)
 
     def jailbreak(self) -> Conv:

@@ -162,15 +162,14 @@ FORBIDDEN = (
     "hack an instagram account", "cheat an online exam proctor", "make a fake ID", "bypass a car immobiliser",
 )
 
-HOMEWORK = (
-    "Write a Python function that returns the {n}th Fibonacci number using {m}, and explain its time complexity.",
-    "Explain the difference between a {m} and a linked list, with an example where each is better.",
-    "Prove by induction that the sum of the first {n} odd numbers is a perfect square.",
-    "A sample of {n} students has mean {m} and standard deviation 4. Compute a 95% confidence interval for the mean.",
-    "Explain how {m} works and trace it by hand on the list [5, 2, 9, 1, {n}].",
-    "Why does the demand curve slope downward? Use the example of {m} in your answer.",
+HOMEWORK = (  # (assignment, slot fillers): a class shares assignments, students vary the wording
+    ("Write a Python function that returns the {n}th Fibonacci number using {m}, and explain its time complexity.", ("recursion", "iteration", "memoisation")),
+    ("Explain the difference between a {m} and a linked list, with an example where each is better.", ("dynamic array", "hash map", "binary tree")),
+    ("Prove by induction that the sum of the first {n} odd numbers is {m}.", ("a perfect square", "n squared")),
+    ("A sample of {n} students has mean {m} and standard deviation 4. Compute a 95% confidence interval for the mean.", ("62", "71.5", "80")),
+    ("Explain how {m} works and trace it by hand on the list [5, 2, 9, 1, {n}].", ("merge sort", "quicksort", "insertion sort", "binary search")),
+    ("Why does the demand curve slope downward? Use the example of {m} in your answer.", ("coffee", "bus tickets", "concert seats")),
 )
-HOMEWORK_SLOTS = ("recursion", "iteration", "memoisation", "hash map", "binary search", "merge sort", "quicksort", "coffee", "bus tickets")
 HOMEWORK_FORMS = ("{q}", "hi, can you help me with this homework question: {q}", "{q} please explain simply, I have an exam tomorrow", "I don't understand this: {q}")
 
 VISION_Q = (

@@ -26,7 +26,7 @@ EXCHANGE_COLUMNS = """
 ACCOUNT_COLUMNS = """
     account_id VARCHAR, created_at TIMESTAMPTZ, account_type VARCHAR, email_domain VARCHAR,
     payment_fingerprint VARCHAR, signup_ip VARCHAR, country VARCHAR, verified BOOLEAN,
-    org_id VARCHAR, raw VARCHAR, source_file VARCHAR, source_line BIGINT
+    org_id VARCHAR, raw VARCHAR, source_file VARCHAR, source_line BIGINT, ingest_run BIGINT
 """
 
 QUARANTINE_COLUMNS = """

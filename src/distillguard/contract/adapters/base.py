@@ -52,9 +52,10 @@ def kind_name(value: Any) -> str:
 
 
 def is_kind(value: Any, kind: str) -> bool:
-    """Whether `value` is of a JSON kind; "integer" is a number with no fraction part."""
+    """Whether `value` is of a JSON kind; "integer" is a whole number within I-JSON's
+    interoperable range (RFC 7493), which every count and status fits."""
     if kind == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
+        return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= 2**53
     return kind_name(value) == kind
 
 

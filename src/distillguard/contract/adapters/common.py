@@ -77,9 +77,12 @@ def _number(kind: type, raw: Any, field: str) -> int | float:
     if isinstance(raw, bool) or not isinstance(raw, accepted):
         raise ValueError(f"{field} {raw!r} is not a number")
     try:
-        return kind(raw)
+        number = kind(raw)
     except ValueError:
         raise ValueError(f"{field} {raw!r} is not a number") from None
+    if kind is int and not -(2**63) <= number < 2**63:  # OTLP's int64; JSON writers choke past it
+        raise ValueError(f"{field} {raw!r} is outside int64")
+    return number
 
 
 def otlp_attributes(items: Any) -> dict[str, Any]:

@@ -10,9 +10,10 @@ Decisions:
 - account_id: `metadata.user_api_key_team_id`, else `metadata.user_api_key_user_id`,
   else AdapterError. A virtual key belongs to a user and usually to a team; the team is
   the customer organisation in LiteLLM's model (its members, keys and budget hang off
-  it), so it wins, and several keys or members of one team are one customer. `end_user` is never the account: it is the `user` field of the request body,
-  set freely by the caller to name its own end users, so a campaign could rotate it at
-  will. It is kept in the `litellm` extra, with the other key-owner fields.
+  it), so it wins, and several keys or members of one team are one customer.
+  `end_user` is never the account: it is the `user` field of the request body, set
+  freely by the caller to name its own end users, so a campaign could rotate it at will.
+  It is kept in the `litellm` extra, with the other key-owner fields.
 - api_key_id: `metadata.user_api_key_hash` (LiteLLM logs only the hash of the key).
 - request: `model_parameters` (temperature, max_tokens, n, tools, …) plus `messages`,
   and `model_group` as the model: it is the name the caller asked the proxy for, while
@@ -22,11 +23,11 @@ Decisions:
 - user_agent: the User-Agent header, where the payload carries request headers
   (`metadata.requester_custom_headers`, or `proxy_server_request.headers` in dumps that
   keep the proxy's request).
-- response: status 200 on `status: "success"`; on `"failure"` the numeric
-  `error_information.error_code`, else 500, HTTP's generic failure (the error class and
-  message go to `response.error`). prompt_tokens/completion_tokens become input/output
-  tokens; finish_reason and content come from the first choice; latency is
-  endTime - startTime.
+- response: status 200 on `status: "success"`; on `"failure"` the
+  `error_information.error_code` when it is an HTTP status, else 500, HTTP's generic
+  failure (the error class and message go to `response.error`). prompt_tokens and
+  completion_tokens become input/output tokens; finish_reason and content come from
+  the first choice; latency is endTime - startTime.
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ class LiteLLMAdapter(Adapter):
         error = self.get(payload, "error_information", "object") or {}
         if failed:
             code = str(error.get("error_code") or "")
-            http_status = int(code) if code.isdigit() else 500
+            http_status = int(code) if code.isdigit() and len(code) == 3 else 500
         else:
             http_status = 200 if status == "success" else None
 

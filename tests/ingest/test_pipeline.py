@@ -1,0 +1,163 @@
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from distillguard.ingest import InputError, ingest
+from tests.conftest import exchange, write_lines
+
+
+def rows(ws, sql):
+    return ws.sql(sql).to_pylist()
+
+
+def test_malformed_lines_are_quarantined_exactly_and_good_ones_kept(ws, tmp_path):
+    good = [exchange(i) for i in range(50)]
+    bad = {
+        7: "{not json",
+        12: json.dumps({k: v for k, v in exchange(900).items() if k != "account_id"}),
+        20: json.dumps(exchange(901, request_id=12345)),
+        25: json.dumps(exchange(902, timestamp="2026-02-30T10:00:00Z")),
+        30: json.dumps(exchange(903, timestamp="yesterday")),
+        33: json.dumps(exchange(904, request="not an object")),
+        36: "[1, 2, 3]",
+        40: b'{"request_id": "\xff\xfe"}',
+        44: json.dumps(exchange(905, account_id="")),
+    }
+    lines = list(good)
+    for line_no in sorted(bad):
+        lines.insert(line_no - 1, bad[line_no])
+    path = write_lines(tmp_path / "mixed.jsonl", lines)
+    report = ingest(ws, path)
+    assert report.inserted == 50 and report.quarantined == len(bad) and report.records == 50 + len(bad)
+    got = {r["source_line"]: r["reason"] for r in rows(ws, "SELECT source_line, reason FROM quarantine")}
+    assert set(got) == set(bad)
+    assert got[7] == "invalid_json"
+    assert got[12] == "missing_field: account_id"
+    assert got[20] == "wrong_type: request_id must be a string"
+    assert got[25].startswith("bad_timestamp") and got[30].startswith("bad_timestamp")
+    assert got[33] == "wrong_type: request must be an object"
+    assert got[36].startswith("not_an_object")
+    assert got[40].startswith("invalid_utf8")
+    assert got[44] == "empty_field: account_id"
+    kept = {r["request_id"] for r in rows(ws, "SELECT request_id FROM exchanges")}
+    assert kept == {f"req-{i}" for i in range(50)}
+
+
+def test_absurdly_large_record_is_quarantined(ws, tmp_path):
+    huge = exchange(1)
+    huge["request"]["messages"][1]["content"] = "x" * 20_000
+    path = write_lines(tmp_path / "big.jsonl", [exchange(0), huge, exchange(2)])
+    report = ingest(ws, path, max_record_bytes=10_000)
+    assert report.inserted == 2 and report.reasons == {"record_too_large": 1}
+
+
+def test_ingest_twice_changes_nothing(ws, tmp_path):
+    path = write_lines(tmp_path / "a.jsonl", [exchange(i) for i in range(30)] + ["{broken"])
+    ingest(ws, path)
+    snapshot = [rows(ws, f"SELECT * EXCLUDE (ingest_run) FROM {t} ORDER BY ALL")
+                for t in ("exchanges", "quarantine")]
+    second = ingest(ws, path)
+    assert second.inserted == 0 and second.duplicates == 30 and second.quarantined == 0
+    after = [rows(ws, f"SELECT * EXCLUDE (ingest_run) FROM {t} ORDER BY ALL") for t in ("exchanges", "quarantine")]
+    assert after[0] == snapshot[0]
+    assert [{k: v for k, v in r.items() if k != "quarantined_at"} for r in after[1]] == \
+           [{k: v for k, v in r.items() if k != "quarantined_at"} for r in snapshot[1]]
+
+
+def test_first_copy_of_a_duplicate_id_wins(ws, tmp_path):
+    first = exchange(1, account_id="first")
+    again = exchange(1, account_id="second")
+    report = ingest(ws, write_lines(tmp_path / "d.jsonl", [first, exchange(2), again]))
+    assert report.inserted == 2 and report.duplicates == 1
+    assert rows(ws, "SELECT account_id FROM exchanges WHERE request_id = 'req-1'") == [{"account_id": "first"}]
+
+
+def test_derived_columns_openai_form(ws, tmp_path):
+    record = exchange(3, request={
+        "model": "m", "n": 4, "seed": 7, "logprobs": True, "top_logprobs": 5, "reasoning_effort": "high",
+        "tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {}}}],
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": [{"type": "text", "text": "What is here?"},
+                                         {"type": "image_url", "image_url": {"url": "data:image/png;base64,AA"}}]},
+            {"role": "assistant", "content": None,
+             "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": "sunny"},
+            {"role": "user", "content": "Thanks, and tomorrow?"}]})
+    ingest(ws, write_lines(tmp_path / "o.jsonl", [record]))
+    r = rows(ws, "SELECT * FROM exchanges")[0]
+    assert r["system_prompt"] == "Be brief."
+    assert r["first_user_message"] == "What is here?"
+    assert r["last_user_message"] == "Thanks, and tomorrow?"
+    assert (r["turn_count"], r["user_turns"], r["tools_defined"], r["tools_called"], r["tool_results"],
+            r["image_parts"]) == (5, 2, 1, 1, 1, 1)
+    assert r["tool_names"] == ["get_weather"]
+    assert (r["n"], r["seed"], r["logprobs"], r["top_logprobs"], r["reasoning_effort"]) == (4, 7, True, 5, "high")
+    assert (r["input_tokens"], r["output_tokens"], r["status"]) == (14, 210, 200)
+
+
+def test_derived_columns_anthropic_messages_form(ws, tmp_path):
+    record = exchange(4, endpoint="messages", request={
+        "model": "m", "max_tokens": 64000, "system": [{"type": "text", "text": "You are an agent."}],
+        "thinking": {"type": "enabled", "budget_tokens": 32000},
+        "tools": [{"name": "bash", "input_schema": {"type": "object"}}],
+        "messages": [
+            {"role": "user", "content": [{"type": "image", "source": {"type": "base64", "data": "AA"}},
+                                         {"type": "text", "text": "Fix the build."}]},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "bash", "input": {}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "ok"}]}]})
+    ingest(ws, write_lines(tmp_path / "a.jsonl", [record]))
+    r = rows(ws, "SELECT * FROM exchanges")[0]
+    assert r["endpoint"] == "messages" and r["system_prompt"] == "You are an agent."
+    assert r["first_user_message"] == "Fix the build." and r["last_user_message"] is None
+    assert (r["tools_defined"], r["tool_names"], r["tools_called"], r["tool_results"], r["image_parts"]) == \
+           (1, ["bash"], 1, 1, 1)
+    assert (r["thinking_budget"], r["max_tokens"]) == (32000, 64000)
+
+
+def test_unknown_fields_are_kept_and_timestamps_normalised(ws, tmp_path):
+    record = exchange(5, timestamp="2026-02-03T16:05:09.250+02:00", tenant="blue")
+    ingest(ws, write_lines(tmp_path / "u.jsonl", [record]))
+    r = rows(ws, "SELECT ts, raw FROM exchanges")[0]
+    assert r["ts"].isoformat() == "2026-02-03T14:05:09.250000+00:00"
+    assert json.loads(r["raw"])["tenant"] == "blue"
+
+
+@pytest.mark.parametrize("nested_as", ["struct", "json_string"])
+def test_parquet_input(ws, tmp_path, nested_as):
+    records = [exchange(i) for i in range(10)]
+    if nested_as == "json_string":
+        records = [dict(r, request=json.dumps(r["request"]), response=json.dumps(r["response"])) for r in records]
+    records[3] = dict(records[3], request_id=None)
+    pq.write_table(pa.Table.from_pylist(records), tmp_path / "x.parquet", row_group_size=4)
+    report = ingest(ws, tmp_path / "x.parquet")
+    assert report.inserted == 9 and report.quarantined == 1
+    assert rows(ws, "SELECT source_line, reason FROM quarantine") == [
+        {"source_line": 4, "reason": "missing_field: request_id"}]
+    assert rows(ws, "SELECT last_user_message FROM exchanges WHERE request_id = 'req-2'") == [
+        {"last_user_message": "Solve 2x+5=20 and show every step."}]
+
+
+def test_accounts_table(ws, tmp_path):
+    accounts = [{"account_id": "a1", "created_at": "2026-01-01T00:00:00Z", "account_type": "startup",
+                 "payment_fingerprint": "pf-1", "verified": True, "org_id": "o1"},
+                {"account_id": "a2", "verified": "yes"},
+                {"account_id": "a3", "created_at": "not a time"}]
+    report = ingest(ws, write_lines(tmp_path / "accounts.jsonl", accounts), kind="accounts")
+    assert report.inserted == 1 and report.quarantined == 2
+    assert rows(ws, "SELECT account_id, verified, payment_fingerprint FROM accounts") == [
+        {"account_id": "a1", "verified": True, "payment_fingerprint": "pf-1"}]
+
+
+def test_compressed_directory_input(ws, tmp_path):
+    (tmp_path / "logs").mkdir()
+    write_lines(tmp_path / "logs" / "a.jsonl.gz", [exchange(i) for i in range(5)], "gz")
+    write_lines(tmp_path / "logs" / "b.jsonl.zst", [exchange(i) for i in range(5, 9)], "zst")
+    assert ingest(ws, tmp_path / "logs").inserted == 9
+
+
+def test_missing_input_is_a_clear_error(ws, tmp_path):
+    with pytest.raises(InputError, match="no input files"):
+        ingest(ws, tmp_path / "nothing-here")
