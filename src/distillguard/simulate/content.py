@@ -46,26 +46,42 @@ def user(text: str) -> dict:
 
 
 class Content:
+    """Picks use `seq[int(random() * len(seq))]`: several times faster than random.choice, same determinism."""
+
     def __init__(self, corpus: Corpus, rng: random.Random, bank: str):
         self.c, self.r, self.bank = corpus, rng, bank
-        self.judge_templates = corpus.judge[bank]
+        self.judge_templates = [_parse_judge(t) for t in corpus.judge[bank]]
+        self._tables: list[str] = []
+        self._words: dict[str, list[str]] = {}
+        self._tool_chars: dict[int, int] = {}
 
-    def conv(self, messages: list, out: int, answer: str = "", tools: tuple | None = None) -> Conv:
-        extra = sum(len(t["function"]["description"]) + 120 for t in tools) if tools else 0
-        return Conv(messages, tools, size(messages) + extra, out, answer or self.r.choice(ph.GENERIC_ANSWER))
+    def p(self, seq):
+        return seq[int(self.r.random() * len(seq))]
+
+    def conv(self, messages: list, out: int, answer: str = "", tools: tuple | None = None, chars: int | None = None) -> Conv:
+        if chars is None:
+            chars = size(messages)
+        if tools:
+            extra = self._tool_chars.get(id(tools))
+            if extra is None:  # tool tuples live as long as the corpus, so id() is a stable key
+                extra = self._tool_chars[id(tools)] = sum(len(t["function"]["description"]) + 120 for t in tools)
+            chars += extra
+        return Conv(messages, tools, chars, out, answer or self.p(ph.GENERIC_ANSWER))
+
+    def ask(self, text: str, out: int, answer: str = "") -> Conv:
+        return Conv([{"role": "user", "content": text}], None, len(text) + 16, out, answer or self.p(ph.GENERIC_ANSWER))
 
     # ordinary traffic -------------------------------------------------------------------
     def chat(self, system: str | None = None) -> Conv:
         r = self.r
-        head = [{"role": "system", "content": system}] if system else []
-        if r.random() < 0.3:
-            pairs = r.choice(self.c.convs)
-            return self.thread(pairs, r.randrange(1, len(pairs)), system)
-        if r.random() < 0.6:
-            q = r.choice(self.c.chat)
-            return self.conv(head + [user(q)], 380)
-        q, a = r.choice(self.c.answers)
-        return self.conv(head + [user(q)], 300, a)
+        x = r.random()
+        if x < 0.3:
+            pairs = self.p(self.c.convs)
+            return self.thread(pairs, 1 + int(r.random() * (len(pairs) - 1)), system)
+        q, a = (self.p(self.c.chat), "") if x < 0.72 else self.p(self.c.answers)
+        if system:
+            return self.conv([{"role": "system", "content": system}, user(q)], 380, a)
+        return self.ask(q, 380, a)
 
     def thread(self, pairs: tuple, turn: int, system: str | None = None) -> Conv:
         """Turn `turn` of a real conversation, resending the history as chat clients do."""
@@ -76,23 +92,26 @@ class Content:
         return self.conv(msgs + [user(pairs[turn][0])], 420, pairs[turn][1])
 
     def instruction(self, system: str | None = None) -> Conv:
-        head = [{"role": "system", "content": system}] if system else []
-        return self.conv(head + [user(self.r.choice(self.c.instructions))], 260)
+        q = self.p(self.c.instructions)
+        if system:
+            return self.conv([{"role": "system", "content": system}, user(q)], 260)
+        return self.ask(q, 260)
 
     def code(self) -> Conv:
-        return self.conv([user(self.r.choice(self.c.code))], 520, self.r.choice(self.c.snippets))
+        return self.ask(self.p(self.c.code), 520, self.p(self.c.snippets))
 
     def rag(self) -> Conv:
-        ctx = "\n\n".join(a for _, a in self.r.sample(self.c.answers, 3))
-        q = self.r.choice(self.c.chat)
+        ctx = "\n\n".join(self.p(self.c.answers)[1] for _ in range(3))
         return self.conv([{"role": "system", "content": "You are the internal knowledge assistant."},
-                          user(ph.RAG.format(ctx=ctx, q=q))], 220)
+                          user(ph.RAG.format(ctx=ctx, q=self.p(self.c.chat)))], 220)
 
     def analysis(self) -> Conv:
-        r = self.r
-        header, row = r.choice(ph.TABLES)
-        table = "\n".join([header] + [row(r) for _ in range(r.randint(8, 30))])
-        return self.conv([user(f"{table}\n\n{r.choice(ph.ANALYSIS_Q)}")], 450)
+        if not self._tables:  # a pool of generated tables: building rows per request is slow
+            r = self.r
+            for _ in range(64):
+                header, row = self.p(ph.TABLES)
+                self._tables.append("\n".join([header] + [row(r) for _ in range(r.randint(8, 30))]))
+        return self.ask(f"{self.p(self._tables)}\n\n{self.p(ph.ANALYSIS_Q)}", 450)
 
     def image(self) -> dict:
         r = self.r
@@ -102,95 +121,90 @@ class Content:
         return {"type": "image_url", "image_url": {"url": f"data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAA{blob}"}}
 
     def vision(self) -> Conv:
-        q = self.r.choice(ph.VISION_Q)
-        return self.conv([{"role": "user", "content": [{"type": "text", "text": q}, self.image()]}], 350)
+        q = self.p(ph.VISION_Q)
+        return self.conv([{"role": "user", "content": [{"type": "text", "text": q}, self.image()]}], 350, chars=len(q) + IMAGE_CHARS)
 
     def homework(self, topic: int) -> Conv:
-        r = self.r
         tpl, slots = ph.HOMEWORK[topic % len(ph.HOMEWORK)]
-        q = tpl.format(n=r.randint(5, 40), m=r.choice(slots))
-        return self.conv([user(r.choice(ph.HOMEWORK_FORMS).format(q=q))], 480)
+        q = tpl.format(n=self.r.randint(5, 40), m=self.p(slots))
+        return self.ask(self.p(ph.HOMEWORK_FORMS).format(q=q), 480)
 
     def jailbreak(self) -> Conv:
-        q = self.r.choice(ph.JAILBREAK).format(x=self.r.choice(ph.FORBIDDEN))
-        return self.conv([user(q)], 60, "I can't help with that.")
+        return self.ask(self.p(ph.JAILBREAK).format(x=self.p(ph.FORBIDDEN)), 60, "I can't help with that.")
 
     def app(self, system: str) -> Conv:
         return self.chat(system) if self.r.random() < 0.8 else self.instruction(system)
 
     def benchmark(self, suite: int, item: int) -> Conv:
-        """An eval item under the suite's fixed format; items repeat across models."""
-        r = random.Random(suite * 1_000_003 + item)  # same item, same text, whichever model is being evaluated
+        """Item `item` of a fixed eval suite: the same item always has the same text, so
+        reruns and other models under test see identical prompts."""
+        key = suite * 1_000_003 + item * 7_919
         kind = suite % 4
         if kind == 0:
-            a, b, c, d = (r.randint(2, 90) for _ in range(4))
-            q = r.choice(ph.MATH).format(a=a, b=b, c=c, d=d)
+            a, b, c, d = (2 + (key >> s) % 89 for s in (0, 3, 6, 9))
+            q = ph.MATH[key % len(ph.MATH)].format(a=a, b=b, c=c, d=d)
         elif kind == 1:
-            q = r.choice(self.c.instructions)
+            q = self.c.instructions[key % len(self.c.instructions)]
         elif kind == 2:
-            return self.judge(r)
+            return self.judge(random.Random(key))
         else:
-            msgs, tools = r.choice(self.c.tools)
+            msgs, tools = self.c.tools[key % len(self.c.tools)]
             return self.conv(list(msgs), 80, tools=tools)
-        fmt = ph.BENCH[self.bank][suite % len(ph.BENCH[self.bank])]
-        return self.conv([user(fmt.format(q=q))], 320)
+        return self.ask(ph.BENCH[self.bank][suite % len(ph.BENCH[self.bank])].format(q=q), 320)
 
     # harvesting-shaped traffic ----------------------------------------------------------
-    def cot(self, q: str | None = None) -> Conv:
-        r = self.r
-        if q is None:
-            pool = (self.c.instructions, self.c.chat, self.c.code)[r.randrange(3)]
-            q = r.choice(pool)
-        text = r.choice(ph.COT_FORMS[self.bank]).format(q=q, w=r.choice(ph.COT[self.bank]))
-        return self.conv([user(text)], 1400)
+    def cot(self) -> Conv:
+        pool = (self.c.instructions, self.c.chat, self.c.code)[int(self.r.random() * 3)]
+        return self.ask(self.p(ph.COT_FORMS[self.bank]).format(q=self.p(pool), w=self.p(ph.COT[self.bank])), 1400)
 
     def judge(self, r: random.Random | None = None) -> Conv:
-        """LLM-as-judge request: the model used as a reward model on two candidates."""
+        """LLM-as-judge request (the model as a reward model): a real template, two candidates."""
         r = r or self.r
-        tpl = r.choice(self.judge_templates)
-        cur: dict = {}
-
-        def fill(m: re.Match) -> str:
-            # Batched templates repeat the three slots; each {instruction} starts a new comparison.
-            if m.group(1) == "instruction" or not cur:
-                q, a1 = r.choice(self.c.answers)
-                a2 = r.choice(self.c.answers)[1]
-                cur.update(q=q, outs=(a1, a2))
-                if m.group(1) == "instruction":
-                    return q
-            return cur["outs"][m.group(1) == "output_2"][:900]
-
-        text = re.sub(r"\{(instruction|output_1|output_2)\}", fill, tpl)
-        msgs = [{"role": role, "content": body.strip()} for role, body in
-                re.findall(r"<\|im_start\|>(system|user|assistant)\n(.*?)<\|im_end\|>", text, re.S)] or [user(text)]
-        return self.conv(msgs, 90)
+        tpl, answers = self.judge_templates[int(r.random() * len(self.judge_templates))], self.c.answers
+        msgs, n = [], 0
+        for role, parts in tpl:
+            out = []
+            for i, part in enumerate(parts):
+                if i % 2 == 0:
+                    out.append(part)
+                elif part == "instruction":  # batched templates repeat the slots: each starts a new comparison
+                    q, a1 = answers[int(r.random() * len(answers))]
+                    a2 = answers[int(r.random() * len(answers))][1]
+                    out.append(q)
+                else:
+                    out.append((a1 if part == "output_1" else a2)[:900])
+            text = "".join(out).strip()
+            n += len(text) + 16
+            msgs.append({"role": role, "content": text})
+        return self.conv(msgs, 90, chars=n)
 
     def censor(self) -> Conv:
-        q = self.r.choice(ph.SENSITIVE)
-        return self.conv([user(self.r.choice(ph.REWRITE[self.bank]).format(q=q))], 700)
+        return self.ask(self.p(ph.REWRITE[self.bank]).format(q=self.p(ph.SENSITIVE)), 700)
 
     def probe(self, i: int) -> Conv:
         """Systematic capability coverage: item i walks the domain x skill grid in order."""
-        r = self.r
         d, s = ph.DOMAINS[i % len(ph.DOMAINS)], ph.SKILLS[(i // len(ph.DOMAINS)) % len(ph.SKILLS)]
-        q = r.choice(self.c.code if s in ("write code", "debug") else self.c.instructions)
-        return self.conv([user(r.choice(ph.PROBE[self.bank]).format(i=i, d=d, s=s, q=q))], 900)
+        q = self.p(self.c.code if s in ("write code", "debug") else self.c.instructions)
+        return self.ask(self.p(ph.PROBE[self.bank]).format(i=i, d=d, s=s, q=q), 900)
 
     def meta(self) -> Conv:
-        return self.conv([user(self.r.choice(self.c.meta))], 1800)
+        return self.ask(self.p(self.c.meta), 1800)
 
     # tool use ---------------------------------------------------------------------------
     def _args(self, fn: dict, question: str) -> dict:
         """Plausible arguments: enum members, numbers, and words taken from the user's question."""
-        r, props = self.r, fn["function"]["parameters"].get("properties", {})
-        words = [t.strip(".,?!'\"") for t in question.split() if len(t) > 3] or list(ph.CITIES)
+        r, params = self.r, fn["function"]["parameters"]
+        props = params.get("properties", {})
+        words = self._words.get(question)
+        if words is None:
+            words = self._words[question] = [t.strip(".,?!'\"") for t in question.split() if len(t) > 3] or list(ph.CITIES)
         out = {}
-        for name in fn["function"]["parameters"].get("required", list(props)[:1]):
+        for name in params.get("required", list(props)[:1]):
             t = props.get(name, {})
             typ = t.get("type")
-            out[name] = (r.choice(t["enum"]) if "enum" in t else r.randint(1, 500) if typ == "integer"
+            out[name] = (self.p(t["enum"]) if "enum" in t else r.randint(1, 500) if typ == "integer"
                          else round(r.uniform(0, 100), 2) if typ == "number" else r.random() < 0.5 if typ == "boolean"
-                         else [] if typ == "array" else {} if typ == "object" else r.choice(words))
+                         else [] if typ == "array" else {} if typ == "object" else self.p(words))
         return out
 
     def tool_call(self, fn: dict, args: dict | str) -> dict:
@@ -202,31 +216,43 @@ class Content:
     def tools(self) -> Conv:
         """A function-calling request: first turn, or after the model called tools and got results."""
         r = self.r
-        msgs, tools = r.choice(self.c.tools)
+        msgs, tools = self.p(self.c.tools)
         msgs = list(msgs)
         if r.random() < 0.45:
-            q = next((m["content"] for m in msgs if m["role"] == "user"), "")
-            calls = [self.tool_call(r.choice(tools), q) for _ in range(1 + (r.random() < 0.3))]
+            q = msgs[-1]["content"]
+            calls = [self.tool_call(self.p(tools), q) for _ in range(1 + (r.random() < 0.3))]
             msgs.append({"role": "assistant", "content": None, "tool_calls": calls})
             for tc in calls:
-                result = {"status": "ok", "value": r.randint(1, 10_000), "unit": r.choice(("ms", "USD", "items", "C"))}
+                result = {"status": "ok", "value": r.randint(1, 10_000), "unit": self.p(("ms", "USD", "items", "C"))}
                 msgs.append({"role": "tool", "tool_call_id": tc["id"], "content": orjson.dumps(result).decode()})
             return self.conv(msgs, 120, tools=tools)
         return self.conv(msgs, 60, tools=tools)
 
     def computer(self) -> Conv:
         r = self.r
-        task = r.choice(ph.COMPUTER_TASK).format(n=r.randint(2, 6), city=r.choice(ph.CITIES))
-        tool = {"type": "function", "function": {"name": "computer", "description": "Control the desktop: screenshot, click, type, scroll.",
-                "parameters": {"type": "object", "properties": {"action": {"type": "string", "enum": ["screenshot", "click", "type", "scroll", "key"]},
-                               "x": {"type": "integer"}, "y": {"type": "integer"}, "text": {"type": "string"}}, "required": ["action"]}}}
+        task = self.p(ph.COMPUTER_TASK).format(n=r.randint(2, 6), city=self.p(ph.CITIES))
         msgs = [user(task)]
         for _ in range(r.randrange(0, 4)):
-            call = self.tool_call(tool, {"action": r.choice(("click", "type", "scroll")), "x": r.randint(0, 1280), "y": r.randint(0, 800)})
+            call = self.tool_call(COMPUTER, {"action": self.p(("click", "type", "scroll")), "x": r.randint(0, 1280), "y": r.randint(0, 800)})
             msgs.append({"role": "assistant", "content": None, "tool_calls": [call]})
             msgs.append({"role": "tool", "tool_call_id": call["id"], "content": "screenshot attached"})
         msgs.append({"role": "user", "content": [{"type": "text", "text": "Current screen:"}, self.image()]})
-        return self.conv(msgs, 90, tools=(tool,))
+        return self.conv(msgs, 90, tools=COMPUTER_TOOLS)
+
+
+def _parse_judge(tpl: str) -> list[tuple[str, list[str]]]:
+    """A judge template as chat turns, each split into text and slot names (alternating).
+    ChatML templates become system/user/assistant messages; others one user message."""
+    turns = re.findall(r"<\|im_start\|>(system|user|assistant)\n(.*?)<\|im_end\|>", tpl, re.S) or [("user", tpl)]
+    return [(role, re.split(r"\{(instruction|output_1|output_2)\}", body)) for role, body in turns]
+
+
+COMPUTER = {"type": "function", "function": {
+    "name": "computer", "description": "Control the desktop: screenshot, click, type, scroll.",
+    "parameters": {"type": "object", "properties": {"action": {"type": "string", "enum": ["screenshot", "click", "type", "scroll", "key"]},
+                                                    "x": {"type": "integer"}, "y": {"type": "integer"}, "text": {"type": "string"}},
+                   "required": ["action"]}}}
+COMPUTER_TOOLS = (COMPUTER,)
 
 
 AGENT_TOOLS = tuple({"type": "function", "function": {"name": n, "description": d, "parameters": {"type": "object", "properties": p, "required": list(p)[:1]}}}
@@ -246,18 +272,20 @@ class AgentSession:
     def __init__(self, content: Content, system: str, task: str, max_rounds: int):
         self.k, self.rounds, self.max_rounds = content, 0, max_rounds
         self.messages = [{"role": "system", "content": system}, user(task)]
+        self.chars = len(system) + len(task) + 32
 
     def step(self) -> Conv:
-        conv = self.k.conv(list(self.messages), 380, tools=AGENT_TOOLS)
-        r = self.k.r
-        tool = r.choice(AGENT_TOOLS)
+        k = self.k
+        conv = k.conv(list(self.messages), 380, tools=AGENT_TOOLS, chars=self.chars)
+        tool = k.p(AGENT_TOOLS)
         name = tool["function"]["name"]
-        args = {"path": r.choice(FILES)} if name in ("read_file", "write_file") else (
-            {"command": r.choice(COMMANDS)} if name == "run_command" else {"pattern": r.choice(("TODO", "def main", "import", "error"))})
-        call = self.k.tool_call(tool, args)
-        result = r.choice(self.k.c.snippets)[:800] if name != "run_command" else f"{r.randint(1, 60)} passed, {r.randint(0, 3)} failed"
+        args = {"path": k.p(FILES)} if name in ("read_file", "write_file") else (
+            {"command": k.p(COMMANDS)} if name == "run_command" else {"pattern": k.p(("TODO", "def main", "import", "error"))})
+        call = k.tool_call(tool, args)
+        result = k.p(k.c.snippets)[:800] if name != "run_command" else f"{k.r.randint(1, 60)} passed, {k.r.randint(0, 3)} failed"
         self.messages += [{"role": "assistant", "content": None, "tool_calls": [call]},
                           {"role": "tool", "tool_call_id": call["id"], "content": result}]
+        self.chars += len(call["function"]["arguments"]) + len(result) + 60
         self.rounds += 1
         return conv
 
