@@ -50,7 +50,7 @@ def ingest(
                 try:
                     report = ingest_logs(ws, paths, kind=kind, fmt=kind_fmt, max_record_bytes=max_record_bytes,
                                          progress=lambda done, total: bar.update(task, completed=done, total=total))
-                except (InputError, KeyError) as e:
+                except InputError as e:
                     _fail(str(e))
             _print_ingest(report)
         _print_summary(ws)
@@ -62,6 +62,8 @@ def _print_ingest(report) -> None:
     console.print(f"[bold]{report.kind}[/bold]: {report.records:,} records from {report.files} file(s) "
                   f"in {report.seconds:.1f}s ({rate:,.0f}/s) — {report.inserted:,} new, "
                   f"{report.duplicates:,} already present, [{colour}]{report.quarantined:,} quarantined[/{colour}]")
+    if report.empty_documents:
+        console.print(f"  {report.empty_documents:,} input document(s) held no exchange (e.g. non-GenAI spans)")
     for reason, n in report.reasons.items():
         console.print(f"  quarantine reason [yellow]{reason}[/yellow]: {n:,}")
 

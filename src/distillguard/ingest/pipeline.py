@@ -16,6 +16,7 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
+from ..contract.adapters import ADAPTERS, AdapterError, get_adapter
 from ..workspace import Workspace
 from .parquet import iter_parquet_batches
 from .readers import (DEFAULT_MAX_RECORD_BYTES, InputError, LineBatch, Reject, expand_paths,
@@ -34,22 +35,21 @@ class IngestReport:
     inserted: int = 0         # new rows in the workspace
     duplicates: int = 0       # valid records whose id was already present (skipped)
     quarantined: int = 0      # new quarantine rows
+    empty_documents: int = 0  # adapter inputs that held no exchange (e.g. OTLP without GenAI spans)
     reasons: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
 
-def _adapted(batch: LineBatch, adapter) -> LineBatch:
+def _adapted(batch: LineBatch, adapter, report: IngestReport) -> LineBatch:
     """Map each line of a foreign format into zero or more contract records (same line number)."""
-    from ..contract.adapters import AdapterError
-
     lines, numbers, rejects = [], [], list(batch.rejects)
     for text, number in zip(batch.lines.to_pylist(), batch.line_numbers.tolist()):
-        if not text.strip():
-            continue
         try:
+            before = len(lines)
             for record in adapter.records(orjson.loads(text)):
                 lines.append(orjson.dumps(record).decode())
                 numbers.append(number)
+            report.empty_documents += len(lines) == before
         except orjson.JSONDecodeError as err:
             rejects.append(Reject(number, f"invalid_json: {err}", text[:2000]))
         except AdapterError as err:
@@ -58,19 +58,17 @@ def _adapted(batch: LineBatch, adapter) -> LineBatch:
                      rejects, batch.position)
 
 
-def _batches(path: Path, fmt: str, max_record_bytes: int) -> Iterator[LineBatch]:
+def _batches(path: Path, fmt: str, max_record_bytes: int, report: IngestReport) -> Iterator[LineBatch]:
     if is_parquet(path):
         yield from iter_parquet_batches(path)
         return
     batches = iter_line_batches(path, max_record_bytes=max_record_bytes)
-    if fmt in ("auto", "contract"):
+    if fmt == "contract":
         yield from batches
         return
-    from ..contract.adapters import get_adapter
-
     adapter = get_adapter(fmt)
     for batch in batches:
-        yield _adapted(batch, adapter)
+        yield _adapted(batch, adapter, report)
 
 
 def ingest(workspace: Workspace, paths, kind: str = "exchanges", fmt: str = "contract",
@@ -83,6 +81,9 @@ def ingest(workspace: Workspace, paths, kind: str = "exchanges", fmt: str = "con
     """
     if kind not in KINDS:
         raise InputError(f"unknown kind {kind!r}; expected one of {sorted(KINDS)}")
+    if fmt != "contract" and (fmt not in ADAPTERS or kind != "exchanges"):
+        raise InputError(f"unknown format {fmt!r} for {kind}; expected 'contract'"
+                         + (f" or one of {sorted(ADAPTERS)}" if kind == "exchanges" else ""))
     key, select = KINDS[kind]
     files = expand_paths(paths)
     report = IngestReport(kind=kind, files=len(files))
@@ -99,12 +100,12 @@ def ingest(workspace: Workspace, paths, kind: str = "exchanges", fmt: str = "con
     try:
         _load(db, files, fmt, kind, select, run, max_record_bytes, report, progress)
         _deduplicate(workspace, kind, key, run, report)
+        workspace.finish_run(run, report)
     except BaseException:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
     report.seconds = time.perf_counter() - started
-    workspace.finish_run(run, report.records, report.inserted, report.duplicates, report.quarantined)
     return report
 
 
@@ -114,7 +115,7 @@ def _load(db, files: list[Path], fmt: str, kind: str, select: str, run: int,
     done_bytes = 0
     for path in files:
         source = str(path.resolve())
-        for batch in _batches(path, fmt, max_record_bytes):
+        for batch in _batches(path, fmt, max_record_bytes, report):
             report.records += len(batch.rejects)
             if len(batch.lines):
                 db.register_arrow("_raw", pa.table({"source_line": batch.line_numbers, "line": batch.lines}))

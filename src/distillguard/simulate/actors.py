@@ -158,6 +158,7 @@ class Proxy(Actor):
         share, hk, hs, ok, os_ = harvest
         self.share = share
         self.mixes = [(list(d), list(_cumsum(d.values()))) for d in (hk, hs, ok, os_)]
+        self._clients: dict[tuple[str, str], list[Client]] = {}
 
     def kind(self, r: random.Random) -> str:
         return ""  # chosen per request in `send`, together with the label
@@ -168,7 +169,10 @@ class Proxy(Actor):
         (kn, kc), (sn, sc) = self.mixes[0:2] if harvest else self.mixes[2:4]
         kind = kn[bisect.bisect(kc, r.random() * kc[-1])]
         style = sn[bisect.bisect(sc, r.random() * sc[-1])]
-        super().send(w, ms, acct, ip, kind, 0, None, client=restyle(r, acct.client, style), distill=harvest)
+        variants = self._clients.get((acct.id, style))
+        if variants is None:  # a handful of customer set-ups per account and style
+            variants = self._clients[(acct.id, style)] = [restyle(r, acct.client, style) for _ in range(4)]
+        super().send(w, ms, acct, ip, kind, 0, None, client=variants[int(r.random() * 4)], distill=harvest)
 
 
 def _cumsum(values) -> list[float]:

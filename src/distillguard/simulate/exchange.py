@@ -132,11 +132,16 @@ def _image_block(url: str) -> dict:
     return {"type": "image", "source": {"type": "url", "url": url}}
 
 
+ERRORS = (400, 400, 400, 401, 404, 413, 500, 503, 529)
+
+
 class Builder:
     def __init__(self, rng: random.Random, error_rate: float, content_keep: float):
         self.r, self.error_rate, self.content_keep = rng, error_rate, content_keep
         self._minutes: dict[int, str] = {}
         self._tools: dict[int, tuple] = {}
+        # Lognormal multipliers drawn once: indexing a table is much cheaper than gauss()+exp() per request.
+        self._spread = [math.exp(rng.gauss(0, 0.6)) for _ in range(4096)]
 
     def timestamp(self, ms: int) -> str:
         sec, milli = divmod(ms, 1000)
@@ -147,7 +152,7 @@ class Builder:
         return f"{prefix}{s:02d}.{milli:03d}Z"
 
     def ident(self, prefix: str, bits: int = 64) -> str:
-        return f"{prefix}{self.r.getrandbits(bits):0{bits // 4}x}"
+        return "%s%0*x" % (prefix, bits // 4, self.r.getrandbits(bits))
 
     def record(self, ms: int, account: str, key: str, ip: str, client: Client, model: str, conv: Conv,
                throttle: float = 0.0) -> dict:
@@ -165,7 +170,7 @@ class Builder:
             if tools:
                 body["tools"] = tools
         body.update(client.params)
-        rec = {"request_id": self.ident("req_", 96), "timestamp": self.timestamp(ms), "account_id": account,
+        rec = {"request_id": "req_%024x" % r.getrandbits(96), "timestamp": self.timestamp(ms), "account_id": account,
                "api_key_id": key, "client_ip": ip}
         if r.random() >= UA_DROP:
             rec["user_agent"] = client.ua
@@ -177,25 +182,24 @@ class Builder:
 
     def response(self, conv: Conv, client: Client, throttle: float) -> dict:
         r = self.r
-        x = r.random()
+        x, rnd, spread = r.random(), r.random, self._spread
         if x < throttle + 0.002:
-            return {"status": 429, "latency_ms": round(r.uniform(3, 40), 1)}
+            return {"status": 429, "latency_ms": round(3 + 37 * rnd(), 1)}
         if x < throttle + 0.002 + self.error_rate:
-            status = r.choice((400, 400, 400, 401, 404, 413, 500, 503, 529))
-            return {"status": status, "latency_ms": round(r.uniform(5, 900), 1)}
+            return {"status": ERRORS[int(rnd() * len(ERRORS))], "latency_ms": round(5 + 900 * rnd(), 1)}
         chat = client.endpoint == ENDPOINT_CHAT
         n, cap, think = client.params.get("n", 1), client.cap, client.think
-        out = max(1, int(conv.out * math.exp(r.gauss(0, 0.6))))
-        reasoning = int(think * math.exp(r.gauss(0, 0.5))) if think else 0
+        out = int(conv.out * spread[int(rnd() * 4096)]) + 1
+        reasoning = int(think * spread[int(rnd() * 4096)]) if think else 0
         if out + reasoning > cap:
             finish, out = ("length" if chat else "max_tokens"), max(1, cap - reasoning)
-        elif conv.tools and r.random() < 0.55:
+        elif conv.tools and rnd() < 0.55:
             finish = "tool_calls" if chat else "tool_use"
         else:
             finish = "stop" if chat else "end_turn"
         usage = {"input_tokens": conv.chars // 4 + 8, "output_tokens": out * n, "reasoning_tokens": reasoning * n}
-        latency = r.uniform(180, 900) + (out + reasoning) * r.uniform(6, 22)
+        latency = 180 + 720 * rnd() + (out + reasoning) * (6 + 16 * rnd())
         resp = {"status": 200, "finish_reason": finish, "usage": usage, "latency_ms": round(latency, 1)}
-        if r.random() < self.content_keep:
+        if rnd() < self.content_keep:
             resp["content"] = conv.answer[:400]
         return resp

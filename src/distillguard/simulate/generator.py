@@ -101,7 +101,7 @@ def simulate(out_dir: str | Path, accounts: int = 2000, days: float = 7, seed: i
     files = {"exchanges": out / f"exchanges.{fmt}", "accounts": out / "accounts.jsonl",
              "truth_accounts": out / "truth_accounts.csv", "truth_exchanges": out / "truth_exchanges.csv"}
     writer = exchange_writer(files["exchanges"], fmt)
-    per_arch, n_total, n_distill = Counter(), 0, 0
+    per_arch, n_total, n_distill = Counter(), 0, 0  # noqa: F841
     by_time = itemgetter(0, 1)
     with open(files["truth_exchanges"], "w", buffering=1 << 20) as truth:
         truth.write("request_id,account_id,is_distill\n")
@@ -113,11 +113,15 @@ def simulate(out_dir: str | Path, accounts: int = 2000, days: float = 7, seed: i
                     actors[i].emit(w, t0, int(counts[i]))
                 batch = w.batch
                 batch.sort(key=by_time)
-                writer.write([b[2] for b in batch])
-                truth.write("".join([f"{b[2]['request_id']},{b[2]['account_id']},{int(b[3])}\n" for b in batch]))
-                per_arch.update(b[4] for b in batch)
+                records, lines = [], []
+                for _, _, rec, distill, archetype in batch:
+                    records.append(rec)
+                    lines.append(f"{rec['request_id']},{rec['account_id']},{1 if distill else 0}\n")
+                    per_arch[archetype] += 1
+                    n_distill += distill
+                writer.write(records)
+                truth.write("".join(lines))
                 n_total += len(batch)
-                n_distill += sum(b[3] for b in batch)
                 w.batch = []
                 if progress:
                     progress(n_total, max(estimate, n_total))

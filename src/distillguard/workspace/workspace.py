@@ -38,10 +38,10 @@ class Workspace:
                              [run, kind, paths])
         return run
 
-    def finish_run(self, run: int, records: int, inserted: int, duplicates: int, quarantined: int) -> None:
+    def finish_run(self, run: int, report) -> None:
         self.backend.execute("""UPDATE ingest_runs SET finished_at = now(), records = ?, inserted = ?,
                                 duplicates = ?, quarantined = ? WHERE run = ?""",
-                             [records, inserted, duplicates, quarantined, run])
+                             [report.records, report.inserted, report.duplicates, report.quarantined, run])
 
     def summary(self) -> dict:
         """Headline figures of what the workspace holds."""

