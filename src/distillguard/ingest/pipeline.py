@@ -25,6 +25,7 @@ from .sql import ACCOUNT_SELECT, EXCHANGE_SELECT, parse_sql
 
 KINDS = {"exchanges": ("request_id", EXCHANGE_SELECT), "accounts": ("account_id", ACCOUNT_SELECT)}
 ProgressFn = Callable[[int, int], None]
+COMMIT_ROWS = 250_000
 
 
 @dataclass
@@ -94,8 +95,10 @@ def ingest(workspace: Workspace, paths, kind: str = "exchanges", fmt: str = "con
     db.execute(f"CREATE OR REPLACE TEMP TABLE _batch AS SELECT * EXCLUDE (ingest_run), "
                f"''::VARCHAR AS reason FROM {kind} LIMIT 0")
     select = select.replace("$parse", parse_sql(kind)).replace("$file", "?")
-    # One transaction: DuckDB then writes row groups straight to the file instead of
-    # logging every batch to the WAL and checkpointing it again. A failure leaves nothing.
+    # Commit every COMMIT_ROWS rows: a large transaction lets DuckDB write row groups straight
+    # to the file instead of through its WAL, while committing bounds what it keeps in memory.
+    # A failure rolls back only the open group; rows already committed are kept, and a re-run
+    # is still a no-op for them because the first copy of each id wins.
     db.execute("BEGIN TRANSACTION")
     try:
         _load(db, files, fmt, kind, select, run, max_record_bytes, report, progress)
@@ -112,7 +115,7 @@ def ingest(workspace: Workspace, paths, kind: str = "exchanges", fmt: str = "con
 def _load(db, files: list[Path], fmt: str, kind: str, select: str, run: int,
           max_record_bytes: int, report: IngestReport, progress: ProgressFn | None) -> None:
     total_bytes = sum(p.stat().st_size for p in files)
-    done_bytes = 0
+    done_bytes = uncommitted = 0
     for path in files:
         source = str(path.resolve())
         for batch in _batches(path, fmt, max_record_bytes, report):
@@ -128,6 +131,11 @@ def _load(db, files: list[Path], fmt: str, kind: str, select: str, run: int,
                 db.execute("""INSERT INTO quarantine SELECT ?, ?, source_line, reason,
                               left(raw, 2000), now(), ? FROM _batch WHERE reason IS NOT NULL""",
                            [kind, source, run])
+                uncommitted += len(batch.lines)
+                if uncommitted >= COMMIT_ROWS:
+                    db.execute("COMMIT")
+                    db.execute("BEGIN TRANSACTION")
+                    uncommitted = 0
             if batch.rejects:
                 db.register_arrow("_rejects", pa.table({
                     "line": [r.line for r in batch.rejects], "reason": [r.reason for r in batch.rejects],

@@ -8,6 +8,7 @@ time-ordered like a real log, and memory holds one slice of traffic, not the who
 from __future__ import annotations
 
 import csv
+import gc
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -101,8 +102,12 @@ def simulate(out_dir: str | Path, accounts: int = 2000, days: float = 7, seed: i
     files = {"exchanges": out / f"exchanges.{fmt}", "accounts": out / "accounts.jsonl",
              "truth_accounts": out / "truth_accounts.csv", "truth_exchanges": out / "truth_exchanges.csv"}
     writer = exchange_writer(files["exchanges"], fmt)
-    per_arch, n_total, n_distill = Counter(), 0, 0  # noqa: F841
-    by_time = itemgetter(0, 1)
+    per_arch, n_total, n_distill = Counter(), 0, 0
+    by_time = itemgetter(0)  # sort is stable, so equal timestamps keep emission order
+    # Records are acyclic and freed by reference counting; the cyclic collector would only
+    # rescan each slice's short-lived dicts (about 15% of the run time), so pause it.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     with open(files["truth_exchanges"], "w", buffering=1 << 20) as truth:
         truth.write("request_id,account_id,is_distill\n")
         try:
@@ -127,6 +132,8 @@ def simulate(out_dir: str | Path, accounts: int = 2000, days: float = 7, seed: i
                     progress(n_total, max(estimate, n_total))
         finally:
             writer.close()
+            if gc_was_enabled:
+                gc.enable()
 
     rows = sorted(w.accounts, key=lambda a: a.id)  # random ids: the order says nothing about the label
     with open(files["accounts"], "wb") as f:

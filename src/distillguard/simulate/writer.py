@@ -52,7 +52,7 @@ class _Sink:
 class JsonlWriter:
     def __init__(self, path: Path, fmt: str):
         if fmt == "jsonl.gz":
-            f = gzip.open(path, "wb", compresslevel=3)
+            f = gzip.open(path, "wb", compresslevel=1)  # fast; choose zst for size
         elif fmt == "jsonl.zst":
             import zstandard
 

@@ -7,7 +7,7 @@ backend runs the SQL (transpiling where its dialect differs) and stores tables.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, Iterator
 
 import pyarrow as pa
 
@@ -22,6 +22,10 @@ class Backend(ABC):
     @abstractmethod
     def fetch_arrow(self, sql: str, params: list[Any] | None = None) -> pa.Table:
         """Run a query and return its result as Arrow."""
+
+    @abstractmethod
+    def iter_batches(self, sql: str, rows: int = 65_536) -> Iterator[pa.RecordBatch]:
+        """Stream a query's result in record batches, so a stage never holds a whole table."""
 
     @abstractmethod
     def register_arrow(self, name: str, table: pa.Table | pa.RecordBatchReader) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import duckdb
 import pyarrow as pa
@@ -32,6 +32,10 @@ class DuckDBBackend(Backend):
 
     def fetch_arrow(self, sql: str, params: list[Any] | None = None) -> pa.Table:
         return self.con.sql(sql, params=params).to_arrow_table()
+
+    def iter_batches(self, sql: str, rows: int = 65_536) -> Iterator[pa.RecordBatch]:
+        # A cursor of its own, so the caller may write to the workspace while reading.
+        yield from self.con.cursor().sql(sql).to_arrow_reader(rows)
 
     def register_arrow(self, name: str, table: pa.Table | pa.RecordBatchReader) -> None:
         self.con.register(name, table)

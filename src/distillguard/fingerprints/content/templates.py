@@ -1,0 +1,449 @@
+"""Prompt-template families: near-duplicate prompt *structures* across exchanges and accounts.
+
+A distillation campaign sends one prompt template many times with its slots filled in ("Solve
+{equation} and show every step", a judge template around two candidate answers, a reasoning-eliciting
+wrapper around a question), spread over many accounts. This stage finds those families:
+
+1. **Mask** (`mask_slots`): what varies between instances of one template becomes a placeholder: code
+   blocks, URLs, e-mail addresses, XML-ish tag bodies, quoted strings, numbers (any token with a digit,
+   so `3x+5=20` is one slot), runs of capitalised words (names, titles), and the *payload*: the text after
+   a field label or an instruction prefix ending in a colon (`Question: …`, `Reconstruct your reasoning
+   for: …`, `## Output (a):` + an answer) or under a markdown header, up to the next label, header or
+   role marker. Role markers (`Human:`, `<|im_start|>user`) and the text before the first payload stay,
+   since that is where the fixed instruction sits. Prompts over `MASK_HEAD + MASK_TAIL` characters keep
+   only their two ends: the middle of a long prompt is pasted material.
+2. **Collapse** exact duplicates twice: of the raw (user text, system prompt, tools) in SQL, then of the
+   masked key. Instances of a template mostly become identical once masked, so the work below runs once
+   per distinct masked key.
+3. **Shingle** the masked user text into word 3-grams (punctuation marks count as words: `###`, `:`, `<|`
+   are structure), padded with start and end markers so that short prompts have shingles and a prompt's
+   first and last words are marked as such. Templates live at the ends of a prompt (instruction prefix,
+   format suffix) while leftover payload sits in the middle, so the shingles among the first `HEAD` and
+   last `TAIL` tokens count twice and the middle ones once, sampled 1 in `MIDDLE_SAMPLE` by hash (a stable
+   sample: equal middles still match, and a long prompt costs little). The head of the masked system
+   prompt and the sorted tool names add a few shingles of their own: the same harness counts, but not
+   enough to merge unrelated questions sent under one system prompt.
+4. **MinHash** with datasketch's permutations, `((a*h + b) mod (2^61-1)) & (2^32-1)`, vectorised in numpy
+   over all shingles of a chunk; the values equal datasketch `MinHash.update_batch` of the same 32-bit
+   shingle hashes (a test checks it), so a signature can be handed to datasketch as a `LeanMinHash`.
+5. **LSH** with the bands and rows of datasketch's parameter search, weighted towards recall because
+   every candidate pair is then verified on its estimated Jaccard similarity; a band is one sort.
+6. **Union-find** (connected components) over the verified pairs gives the families.
+
+Tables written, replaced on every run:
+
+* `exchange_templates(request_id VARCHAR, family_id BIGINT)`: one row per exchange in a family of two or
+  more exchanges; an exchange whose prompt matched no other is absent.
+* `template_families(family_id BIGINT, exchanges BIGINT, accounts BIGINT, first_seen TIMESTAMPTZ,
+  last_seen TIMESTAMPTZ, example VARCHAR, masked VARCHAR, template_words INTEGER, account_share DOUBLE,
+  generic BOOLEAN)`.
+
+`family_id` is a stable hash of the family's canonical masked key (the member key with most exchanges,
+ties to the smallest text), so the same data gives the same ids in any row order. `masked` is that key
+(prefixed by `[system]` and `[tools]` lines where the prompt had them); `example` the earliest raw user
+text with that key.
+
+**Generic families.** Popular short prompts ("hi", "continue", "translate this: …") form large families
+across unrelated accounts without any coordination. `template_words` counts the distinct words the
+template fixes (placeholders, numbers and punctuation excluded, system prompt included): under
+`GENERIC_MAX_WORDS` words cannot single out a harness. `account_share` is the share of all active accounts
+that used the family: a template that `GENERIC_SHARE` of the population sends is common property (a
+popular shared prompt), not one campaign's, once the workspace has `GENERIC_MIN_ACCOUNTS` accounts to
+measure a share on. `generic` is true when either holds; the campaign stage discounts those families.
+
+Known limit: a template whose only fixed text *follows* free text with no colon or header before it
+("{passage}\\n\\nSummarise the above.") keeps its payload, so its instances meet only where the fixed
+part outweighs the payload.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from datasketch import MinHash, MinHashLSH
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from ...workspace import Workspace
+
+ProgressFn = Callable[[int, int], None]
+
+NUM_PERM = 64
+SEED = 1
+LSH_WEIGHTS = (0.1, 0.9)  # (false positive, false negative) weights: favour recall, candidates are verified
+HEAD, TAIL = 24, 24  # tokens at each end of the user text whose shingles count twice
+MIDDLE_SAMPLE = 4  # keep 1 in this many middle shingles
+FRAME_TOKENS = 32  # tokens of "tools + system prompt" that add shingles
+GENERIC_MAX_WORDS = 6
+GENERIC_SHARE = 0.05
+GENERIC_MIN_ACCOUNTS = 100
+CHUNK = 50_000  # masked keys hashed at a time: bounds memory
+
+# --- masking ------------------------------------------------------------------------------------------
+# A sequence of RE2 substitutions over Arrow arrays (C++, linear time, the GIL released), so a million
+# prompts mask in seconds; `mask_slots` runs the same sequence on a one-element array. RE2 has no
+# look-around: a pattern that must not start inside a word captures the character before it and puts it
+# back.
+
+SLOT_NAMES = ("SLOT", "CODE", "URL", "EMAIL", "QUOTE", "NUM", "NAME")
+MASK_HEAD, MASK_TAIL = 3000, 1000  # characters kept at each end of a longer prompt
+_W = r"\pL\pN_"  # word characters
+_CAP = rf"(?:[A-HJ-Z]|I[{_W}&-])[{_W}'’&-]*"  # a capitalised word; "I" and "I'm" are no names
+_ROLE, _OPEN, _PREFIX = "\x01", "\x02", "\x03"  # line marks while masking the payload
+_MARKS = f"[{_ROLE}{_OPEN}{_PREFIX}]"
+_BODY = rf"(?:\n(?:[^{_ROLE}{_OPEN}\n][^\n]*)?)*"  # the following lines, up to the next role or opening line
+_FILLED = rf"(?:\n *)*\n[^{_ROLE}{_OPEN}\n ][^\n]*{_BODY}"  # the same, holding some text
+_PLACEHOLDER = "<(?:" + "|".join(SLOT_NAMES) + ")>"
+_QUOTES = "|".join([r'(?s)""".*?"""', r"(?s)'''.*?'''", r'"[^"\n]*"', "“[^”\n]*”", "‘[^’\n]*’", "«[^»\n]*»",
+                    "「[^」\n]*」", r"`[^`\n]+`"])
+
+# (RE2 pattern, replacement, pattern a row must contain to be scanned at all)
+_STEPS: list[tuple[str, str, str | None]] = [
+    (r"(?s)```.*?(?:```|\z)|~~~.*?(?:~~~|\z)", "<CODE>", "```|~~~"),  # an unclosed fence runs to the end
+    (r"(?i)(?:https?://|www\.|data:[\w/+.-]+;)\S*[^\s.,;:!?)\]'\"]", "<URL>", r"(?i)://|www\.|data:"),
+    (rf"[{_W}.+-]+@[{_W}-]+(?:\.[{_W}-]+)+", "<EMAIL>", "@"),
+    (r"<([A-Za-z][\w:-]*)[^<>\n]*>(?s:.*?)</([A-Za-z][\w:-]*)\s*>", r"<\1><SLOT></\2>", "</"),
+    (_QUOTES, "<QUOTE>", "[\"“‘«「`']"),
+    (rf"(^|[^{_W}'’])'[^'\n]*'([^{_W}'’]|$)", r"\1<QUOTE>\2", "'"),  # not an apostrophe
+    # A token with a digit, inner operators included (3x+5=20, 2024-05-01, $4.99), not a tag name (<h1>).
+    (rf"(^|[^<{_W}/])[$€£¥#]?[\pL_]*\pN(?:[.,:/+\-*^=×÷%]*[{_W}])*", r"\1<NUM>", r"\pN"),
+    # Runs of capitalised words; a sentence-initial word stays, so "Write Python code" is no name.
+    (rf"(^|[.!?:;\n\"“(*#•|-])([ \t]*)({_CAP})((?:[ \t]+{_CAP}){{2,}})", r"\1\2\3 <NAME>", "[A-Z]"),
+    (rf"([{_W},;)\]>%][ \t]+)({_CAP}(?:[ \t]+{_CAP})+)", r"\1<NAME>", "[A-Z]"),
+    (r"[\t\r\f\v]", " ", r"[\t\r\f\v]"),
+    (r" {2,}", " ", "  "),
+    (r"(?m)^ | $", "", None),
+    # Payload. Mark role lines (they end a payload), headers and short field labels (they end one and open
+    # the next) and longer instruction prefixes ending in a colon (they open one); then each payload up to
+    # the next role or opening line becomes one <SLOT>. RE2's leftmost non-overlapping matches make a
+    # prefix inside a payload part of it.
+    (r"(?mi)^((?:#{1,6} ?)?(?:human|assistant|user|system|ai|bot|gpt|model|response) ?[:：]?$|"
+     r"(?:#{1,6} ?)?(?:human|assistant|user|system) ?[:：]|<\|[^|\n]*\|>|\[/?INST\]|<</?SYS>>|</?s>)",
+     _ROLE + r"\1", None),
+    (r"(?m)^(#{1,6} \S.*|\*\*[^*\n]{1,80}\*\* ?[:：]?|[-=*_]{3,})$", _OPEN + r"\1", None),
+    (rf"(?m)^([^{_ROLE}{_OPEN}\n :：][^:：\n ]*(?: [^:：\n ]+){{0,4}}) ?[:：]((?: .*)?)$", _OPEN + r"\1:\2", "[:：]"),
+    (rf"(?m)^([^{_ROLE}{_OPEN}\n :：][^:：\n ]*(?: [^:：\n ]+){{5,39}}) ?[:：]((?: .*)?)$", _PREFIX + r"\1:\2",
+     "[:：]"),
+    (rf"{_OPEN}([^:\n]*): [^\n]*{_BODY}", _OPEN + r"\1: <SLOT>" + "\n", _OPEN),
+    (rf"{_OPEN}([^\n]*){_FILLED}", _OPEN + r"\1" + "\n<SLOT>\n", _OPEN),
+    (rf"{_PREFIX}([^:\n]*): [^\n]*{_BODY}", r"\1: <SLOT>" + "\n", _PREFIX),
+    (rf"{_PREFIX}([^\n]*){_FILLED}", r"\1" + "\n<SLOT>\n", _PREFIX),
+    (_MARKS, "", _MARKS),
+    # Adjacent placeholders become one: of their kind when they agree, <SLOT> otherwise.
+    *((rf"<{k}>(?:[^{_W}\n<]*<{k}>)+", f"<{k}>", f"<{k}>") for k in SLOT_NAMES),
+    (rf"{_PLACEHOLDER}(?:[^{_W}\n<]*{_PLACEHOLDER})+", "<SLOT>", "<"),
+    (r"\n{3,}", "\n\n", "\n\n\n"),
+]
+
+
+def _large(text: str) -> pa.Scalar:
+    return pa.scalar(text, pa.large_string())
+
+
+def _mask_array(texts: pa.Array) -> pa.Array:
+    t = texts.cast(pa.large_string())
+    long = pc.greater(pc.utf8_length(t), MASK_HEAD + MASK_TAIL)
+    if pc.any(long).as_py():
+        ends = pc.binary_join_element_wise(pc.utf8_slice_codeunits(t, 0, MASK_HEAD),
+                                           pc.utf8_slice_codeunits(t, -MASK_TAIL), _large("\n…\n"))
+        t = pc.if_else(long, ends, t)
+    for pattern, replacement, guard in _STEPS:
+        if guard is None:
+            t = pc.replace_substring_regex(t, pattern, replacement)
+            continue
+        rows = pc.match_substring_regex(t, guard)
+        if pc.any(rows).as_py():  # scan only the rows that can match
+            t = pc.replace_with_mask(t, rows, pc.replace_substring_regex(t.filter(rows), pattern, replacement))
+    return pc.utf8_trim_whitespace(t)
+
+
+def mask_slots(text: str) -> str:
+    """The prompt with what varies between instances of one template replaced by placeholders.
+
+    Placeholders: <CODE>, <URL>, <EMAIL>, <QUOTE>, <NUM>, <NAME>, and <SLOT> for a payload, a tag's body
+    or a run of mixed placeholders. Spaces are normalised; case is kept.
+    """
+    return _mask_array(pa.array([text], pa.large_string()))[0].as_py()
+
+
+def mask_many(texts: list[str], chunk: int = 20_000) -> list[str]:
+    """`mask_slots` of each text, in chunks on two threads."""
+    parts = [pa.array(texts[i:i + chunk], pa.large_string()) for i in range(0, len(texts), chunk)]
+    with ThreadPoolExecutor(2) as pool:
+        return [m for part in pool.map(_mask_array, parts) for m in part.to_pylist()]
+
+
+# --- shingles and MinHash -----------------------------------------------------------------------------
+
+_U = np.uint64
+_MERSENNE = _U((1 << 61) - 1)
+_MAX32 = _U((1 << 32) - 1)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: spreads a 64-bit value over all bits (the wrap-around is intended)."""
+    with np.errstate(over="ignore"):
+        x = (x ^ (x >> _U(30))) * _U(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> _U(27))) * _U(0x94D049BB133111EB)
+        return x ^ (x >> _U(31))
+
+
+def _token_hashes(tokens: pa.Array) -> np.ndarray:
+    """A stable 64-bit hash of each token (unlike Python's `hash`), computed once per distinct token."""
+    enc = tokens.dictionary_encode()
+    words = enc.dictionary.cast(pa.large_string())
+    offsets = np.frombuffer(words.buffers()[1], np.int64)[words.offset:words.offset + len(words) + 1]
+    data = np.frombuffer(words.buffers()[2], np.uint8)[offsets[0]:offsets[-1]].astype(np.uint64)
+    offsets = offsets - offsets[0]
+    lengths = np.diff(offsets)
+    # Polynomial hash of the UTF-8 bytes: byte k of a word weighs P^(its distance from the word's end).
+    owner = np.repeat(np.arange(len(words)), lengths)
+    power = np.cumprod(np.full(int(lengths.max(initial=1)), 0x100000001B3, np.uint64), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        weighted = data * power[offsets[owner + 1] - 1 - np.arange(len(data))]
+    sums = np.add.reduceat(weighted, offsets[:-1]) if len(data) else np.zeros(len(words), np.uint64)
+    return _mix(sums ^ lengths.astype(np.uint64))[enc.indices.to_numpy(zero_copy_only=False)]
+
+
+def _tokens(texts: list[str], limit: int | None) -> pa.ListArray:
+    """Lowercased words and punctuation marks, after two start markers and before an end marker (so even
+    an empty text has one 3-gram)."""
+    arr = pc.utf8_lower(pa.array(texts, pa.large_string()))
+    arr = pc.replace_substring_regex(arr, rf"([^{_W}\s<>])", r" \1 ")
+    lists = pc.utf8_split_whitespace(pc.binary_join_element_wise(_large("\x02 \x02 "), arr, _large(" \x03"), _large("")))
+    return pc.list_slice(lists, 0, limit + 2) if limit else lists
+
+
+def shingles(texts: list[str], salt: int = 0, weighted: bool = True,
+             limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """32-bit hashes of the 3-gram shingles of each text, concatenated, and where each text's run starts.
+
+    `weighted`: head and tail shingles twice, middle ones sampled (see the module docstring); `limit`: only
+    the first tokens; `salt` keeps the shingles of different fields apart.
+    """
+    lists = _tokens(texts, limit)
+    offsets = lists.offsets.to_numpy().astype(np.int64)
+    offsets -= offsets[0]
+    th = _token_hashes(lists.flatten())
+    lengths = np.diff(offsets)
+    with np.errstate(over="ignore"):
+        tri = _mix((th[:-2] * _U(0x9E3779B97F4A7C15)) ^ (th[1:-1] * _U(0xC2B2AE3D27D4EB4F)) ^ th[2:] ^ _U(salt))
+    owner = np.repeat(np.arange(len(texts)), lengths)[:len(tri)]
+    pos = np.arange(len(tri)) - offsets[owner]
+    count = lengths[owner] - 2  # 3-grams of the text
+    weight = (pos < count).astype(np.int8)  # the rest straddle two texts
+    if weighted:
+        in_zone = (pos < HEAD) | (pos >= count - TAIL)
+        has_middle = count > HEAD + TAIL
+        weight = np.where(in_zone, np.where(has_middle, 2, 1), tri % _U(MIDDLE_SAMPLE) == 0) * weight
+    keep = np.repeat(np.arange(len(tri)), weight)
+    second = np.zeros(len(keep), bool)  # the second copy of a doubled shingle is a distinct element
+    second[1:] = keep[1:] == keep[:-1]
+    values = np.where(second, _mix(tri[keep] ^ _U(0x5851F42D4C957F2D)), tri[keep]) >> _U(32)
+    starts = np.concatenate([[0], np.cumsum(np.bincount(owner[keep], minlength=len(texts)))[:-1]])
+    return values, starts
+
+
+def _permutations() -> tuple[np.ndarray, np.ndarray]:
+    a, b = MinHash(num_perm=NUM_PERM, seed=SEED).permutations
+    return a.astype(np.uint64), b.astype(np.uint64)
+
+
+def signatures(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """MinHash of each run of `values` (every run non-empty) with datasketch's permutation hashing."""
+    a, b = _permutations()
+    out = np.empty((len(starts), NUM_PERM), np.uint32)
+    bounds = np.append(starts, len(values))
+    lo = 0
+    while lo < len(starts):  # blocks of about 64k shingles: NUM_PERM uint64 each, a few tens of MB
+        hi = max(int(np.searchsorted(bounds, bounds[lo] + (1 << 16), side="right")) - 1, lo + 1)
+        with np.errstate(over="ignore"):
+            x = np.multiply.outer(values[bounds[lo]:bounds[hi]], a)
+            x += b
+        x %= _MERSENNE
+        x &= _MAX32
+        out[lo:hi] = np.minimum.reduceat(x, bounds[lo:hi] - bounds[lo], axis=0)
+        lo = hi
+    return out
+
+
+def _candidate_pairs(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """Pairs (i, j) equal on all rows of at least one band; a bucket links each member to its first."""
+    pairs = [np.zeros((0, 2), np.int64)]
+    for band in range(bands):
+        key = np.zeros(len(sig), np.uint64)
+        for col in sig[:, band * rows:(band + 1) * rows].T:
+            key = _mix(key ^ col.astype(np.uint64))
+        order = np.argsort(key, kind="stable")
+        k = key[order]
+        first = np.ones(len(k), bool)
+        first[1:] = k[1:] != k[:-1]
+        leader = order[np.maximum.accumulate(np.where(first, np.arange(len(k)), 0))]
+        pairs.append(np.stack([leader[~first], order[~first]], axis=1))
+    return np.unique(np.concatenate(pairs), axis=0)
+
+
+def cluster(sig: np.ndarray, threshold: float) -> np.ndarray:
+    """Component label of each signature: LSH candidates, verified, joined by union-find."""
+    if not len(sig):
+        return np.zeros(0, np.int64)
+    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM, weights=LSH_WEIGHTS)
+    pairs = _candidate_pairs(sig, lsh.b, lsh.r)
+    similar = np.zeros(len(pairs), bool)
+    for lo in range(0, len(pairs), 1 << 18):
+        p = pairs[lo:lo + (1 << 18)]
+        similar[lo:lo + len(p)] = (sig[p[:, 0]] == sig[p[:, 1]]).mean(axis=1) >= threshold
+    p = pairs[similar]
+    graph = coo_matrix((np.ones(len(p), np.int8), (p[:, 0], p[:, 1])), shape=(len(sig), len(sig)))
+    return connected_components(graph, directed=False)[1]
+
+
+def key_signatures(keys: list[tuple[str, str, str]]) -> np.ndarray:
+    """MinHash of each (masked user text, masked system prompt, tools): the user text's, united
+    (element-wise min) with its frame's, computed once per distinct frame."""
+    sig = np.empty((len(keys), NUM_PERM), np.uint32)
+    for lo in range(0, len(keys), CHUNK):
+        chunk = [u for u, _, _ in keys[lo:lo + CHUNK]]
+        sig[lo:lo + len(chunk)] = signatures(*shingles(chunk))
+    frames: dict[tuple[str, str], int] = {}
+    frame_of = np.fromiter((frames.setdefault((s, t), len(frames)) if s or t else -1 for _, s, t in keys),
+                           np.int64, len(keys))
+    if frames:
+        text = [f"tools {t} system {s}" for s, t in frames]
+        frame_sig = signatures(*shingles(text, salt=0xF7A3E, weighted=False, limit=FRAME_TOKENS))
+        framed = frame_of >= 0
+        sig[framed] = np.minimum(sig[framed], frame_sig[frame_of[framed]])
+    return sig
+
+
+# --- the stage ----------------------------------------------------------------------------------------
+
+@dataclass
+class TemplateStats:
+    exchanges: int  # exchanges with user text
+    distinct_masked: int  # distinct masked keys: what was hashed
+    families: int  # families of two or more exchanges
+    in_families: int  # exchanges in a family
+    generic_families: int
+
+
+# Raw key of an exchange: equal raw prompts (user text, system prompt, tools) are masked once.
+_TEXT = "coalesce(last_user_message, first_user_message)"
+_TOOLS = "coalesce(array_to_string(list_sort(tool_names), ' '), '')"
+_RID = f"hash({_TEXT}, coalesce(system_prompt, ''), {_TOOLS})"
+_RAW = f"""
+SELECT {_RID} AS rid, any_value({_TEXT}) AS text, any_value(coalesce(system_prompt, '')) AS system,
+       any_value({_TOOLS}) AS tools, count(*) AS n
+FROM exchanges WHERE trim(coalesce({_TEXT}, '')) <> '' GROUP BY rid ORDER BY rid"""
+
+_MEMBERS = f"""
+CREATE OR REPLACE TEMP TABLE _tpl_ex AS
+SELECT e.request_id, e.account_id, e.ts, {_TEXT} AS text, m.family_id, m.canonical
+FROM exchanges e JOIN _tpl_member m ON {_RID} = m.rid"""
+
+_FAMILIES = """
+CREATE OR REPLACE TABLE template_families AS
+WITH stats AS (
+  SELECT family_id, count(*) AS exchanges, count(DISTINCT account_id) AS accounts,
+         min(ts) AS first_seen, max(ts) AS last_seen,
+         arg_min(text, (ts, request_id)) FILTER (WHERE canonical) AS example
+  FROM _tpl_ex GROUP BY family_id),
+population AS (SELECT greatest(count(DISTINCT account_id), 1) AS accounts FROM exchanges)
+SELECT s.family_id, s.exchanges, s.accounts, s.first_seen, s.last_seen, s.example, f.masked,
+       f.template_words, s.accounts / p.accounts AS account_share,
+       f.template_words < ? OR (p.accounts >= ? AND s.accounts / p.accounts >= ?) AS generic
+FROM stats s JOIN _tpl_family f USING (family_id), population p
+ORDER BY s.exchanges DESC, s.family_id"""
+
+
+def _render(user: str, system: str, tools: str) -> str:
+    """A masked key as one readable text: system prompt and tools lines only where present."""
+    head = (f"[system] {system}\n" if system else "") + (f"[tools] {tools}\n" if tools else "")
+    return f"{head}[user] {user}" if head else user
+
+
+def template_words(user: str, system: str = "") -> int:
+    """Distinct words a template fixes: the specificity of a family (placeholders and numbers excluded)."""
+    return len(set(re.findall(r"[^\W\d_]{2,}", re.sub(_PLACEHOLDER, " ", f"{user} {system}").lower())))
+
+
+def family_id(masked: str) -> int:
+    """Stable signed 64-bit id of a canonical masked key."""
+    return int.from_bytes(hashlib.blake2b(masked.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def build_template_families(ws: Workspace, threshold: float = 0.8,
+                            progress: ProgressFn | None = None) -> TemplateStats:
+    """Write `exchange_templates` and `template_families` (see the module docstring); return counts.
+
+    `threshold`: the estimated Jaccard similarity of shingle sets at which two masked prompts join one
+    family. `progress(done, total)` is called after each of five steps.
+    """
+    db = ws.backend
+
+    def step(done: int) -> None:
+        if progress:
+            progress(done, 5)
+
+    raw = ws.sql(_RAW)
+    step(1)
+    user = mask_many(raw.column("text").to_pylist())
+    systems = raw.column("system").to_pylist()
+    distinct_systems = sorted(set(systems))
+    masked_system = dict(zip(distinct_systems, mask_many(distinct_systems)))
+    index: dict[tuple[str, str, str], int] = {}  # (masked user, masked system, tools) -> key number
+    key_of_raw = np.fromiter((index.setdefault((u, masked_system[s], t), len(index))
+                              for u, s, t in zip(user, systems, raw.column("tools").to_pylist())),
+                             np.int64, len(user))
+    keys = list(index)
+    step(2)
+
+    sig = key_signatures(keys)
+    step(3)
+
+    labels = cluster(sig, threshold)
+    per_key = np.bincount(key_of_raw, weights=raw.column("n").to_numpy(), minlength=len(keys))
+    in_family = (np.bincount(labels, weights=per_key)[labels] >= 2) if keys else np.zeros(0, bool)
+    rendered = [_render(*k) for k in keys]
+    canonical: dict[int, int] = {}  # label -> its member key with most exchanges, ties to the smaller text
+    for k in np.flatnonzero(in_family):
+        c = canonical.setdefault(labels[k], k)
+        if (per_key[k], rendered[c]) > (per_key[c], rendered[k]):
+            canonical[labels[k]] = k
+    ids = {label: family_id(rendered[k]) for label, k in canonical.items()}
+    step(4)
+
+    member = np.flatnonzero(in_family[key_of_raw])
+    is_canonical = np.zeros(len(keys), bool)
+    is_canonical[list(canonical.values())] = True
+    db.register_arrow("_tpl_member", pa.table({
+        "rid": raw.column("rid").take(pa.array(member, pa.int64())),
+        "family_id": pa.array([ids[labels[k]] for k in key_of_raw[member]], pa.int64()),
+        "canonical": pa.array(is_canonical[key_of_raw[member]]),
+    }))
+    db.register_arrow("_tpl_family", pa.table({
+        "family_id": pa.array(list(ids.values()), pa.int64()),
+        "masked": pa.array([rendered[k] for k in canonical.values()], pa.string()),
+        "template_words": pa.array([template_words(keys[k][0], keys[k][1]) for k in canonical.values()],
+                                   pa.int32()),
+    }))
+    try:
+        db.execute(_MEMBERS)
+        db.execute("CREATE OR REPLACE TABLE exchange_templates AS SELECT request_id, family_id FROM _tpl_ex")
+        db.execute(_FAMILIES, [GENERIC_MAX_WORDS, GENERIC_MIN_ACCOUNTS, GENERIC_SHARE])
+    finally:
+        db.unregister("_tpl_member")
+        db.unregister("_tpl_family")
+        db.execute("DROP TABLE IF EXISTS _tpl_ex")
+    step(5)
+    return TemplateStats(
+        exchanges=int(pc.sum(raw.column("n")).as_py() or 0), distinct_masked=len(keys), families=len(ids),
+        in_families=ws.count("exchange_templates"),
+        generic_families=int(db.scalar("SELECT count(*) FROM template_families WHERE generic")))

@@ -1,0 +1,49 @@
+"""The fingerprint stage: every per-exchange and per-account signal, in dependency order.
+
+capabilities → harvesting signals → template families → behaviour (which aggregates
+the three) → scores. Each step replaces its own tables, so a re-run is clean.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import pyarrow as pa
+
+from ..workspace import Workspace
+from .content.capability import CLASSES, CapabilityClassifier
+
+StageProgress = Callable[[str, int, int], None]   # (step, done, total)
+
+_CAPABILITY_INPUT = """
+    SELECT request_id, coalesce(last_user_message, first_user_message, '') AS text,
+           coalesce(system_prompt, '') AS system, tools_defined, image_parts, tools_called, turn_count
+    FROM exchanges"""
+
+
+def classify_capabilities(ws: Workspace, classifier: CapabilityClassifier | None = None,
+                          progress: StageProgress | None = None) -> int:
+    """Write `exchange_capabilities(request_id, capability, confidence, p_<class>...)`."""
+    classifier = classifier or CapabilityClassifier.load()
+    db = ws.backend
+    probs = ", ".join(f"p_{c} REAL" for c in CLASSES)
+    db.execute(f"CREATE OR REPLACE TABLE exchange_capabilities "
+               f"(request_id VARCHAR, capability VARCHAR, confidence REAL, {probs})")
+    total, done = ws.count("exchanges"), 0
+    for batch in db.iter_batches(_CAPABILITY_INPUT, rows=50_000):
+        cols = batch.to_pydict()
+        p = classifier.predict_proba(cols["text"], cols["system"], cols["tools_defined"], cols["image_parts"],
+                                     cols["tools_called"], cols["turn_count"])
+        top = p.argmax(axis=1)
+        table = pa.table({"request_id": batch.column("request_id"),
+                          "capability": pa.array(np.asarray(classifier.classes)[top]),
+                          "confidence": p[np.arange(len(top)), top],
+                          **{f"p_{c}": p[:, i] for i, c in enumerate(classifier.classes)}})
+        db.register_arrow("_caps", table)
+        db.execute("INSERT INTO exchange_capabilities SELECT * FROM _caps")
+        db.unregister("_caps")
+        done += batch.num_rows
+        if progress:
+            progress("capabilities", done, total)
+    return done

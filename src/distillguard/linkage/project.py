@@ -1,0 +1,87 @@
+"""Projection of the account x indicator graph onto account pairs, in SQL, with a hub guard.
+
+Hub rule. An indicator held by n <= hub_k accounts contributes its weight to each of its n(n-1)/2 pairs.
+A larger one (a carrier's CGNAT IP with 5,000 users, a default user agent) creates no clique:
+
+* it links each of its accounts to the next ``hub_fanout`` accounts in an order hashed from the indicator
+  (a ring: n * hub_fanout pairs, a sparse random-like graph that keeps a huge campaign connected), and
+* it adds its weight to every pair that is linked anyway, by a clique, a ring or synchrony.
+
+So the edges an indicator can create are at most max(hub_k^2 / 2, n * hub_fanout); the hub still counts
+wherever the pair has other evidence, and its IDF weight is small by then.
+"""
+
+from __future__ import annotations
+
+from ..workspace import Workspace
+from .config import LinkageConfig
+from .indicators import IND
+
+CONTRIB = "_linkage_contrib"  # a, b, grp, indicator_type, indicator_value, w: one row per (pair, indicator)
+RING = "_linkage_ring"  # a, b: pairs a hub's ring sampled
+PAIRS = "_linkage_pairs"  # a, b: every linked pair, the candidates of the synchrony search
+
+
+def start(ws: Workspace) -> None:
+    ws.backend.execute(f"CREATE OR REPLACE TABLE {CONTRIB} (a VARCHAR, b VARCHAR, grp VARCHAR, "
+                       "indicator_type VARCHAR, indicator_value VARCHAR, w DOUBLE)")
+    ws.backend.execute(f"CREATE OR REPLACE TABLE {RING} (a VARCHAR, b VARCHAR)")
+
+
+def expand(ws: Workspace, cfg: LinkageConfig, sync: bool) -> None:
+    """Clique contributions and ring pairs of the `sync` indicators of `_linkage_ind`, or of all others."""
+    k, fanout = int(cfg.hub_k), int(cfg.hub_fanout)
+    op = "=" if sync else "<>"
+    ws.backend.execute(f"""
+        INSERT INTO {CONTRIB}
+        SELECT x.account_id, y.account_id, x.grp, x.indicator_type, x.indicator_value, x.weight
+        FROM {IND} x JOIN {IND} y
+          ON y.indicator_type = x.indicator_type AND y.indicator_value = x.indicator_value
+         AND x.account_id < y.account_id
+        WHERE x.n <= {k} AND x.indicator_type {op} 'sync'""")
+    ws.backend.execute(f"""
+        INSERT INTO {RING}
+        WITH h AS (
+            SELECT account_id, indicator_type, indicator_value, n,
+                   row_number() OVER (PARTITION BY indicator_type, indicator_value
+                                      ORDER BY md5(indicator_value || '|' || account_id), account_id) - 1 AS r
+            FROM {IND} WHERE n > {k} AND indicator_type {op} 'sync')
+        SELECT DISTINCT least(x.account_id, y.account_id), greatest(x.account_id, y.account_id)
+        FROM h x CROSS JOIN range(1, {fanout + 1}) s(step)
+        JOIN h y ON y.indicator_type = x.indicator_type AND y.indicator_value = x.indicator_value
+                AND y.r = (x.r + s.step) % x.n""")
+
+
+def pairs(ws: Workspace) -> int:
+    """Every pair linked so far, into `_linkage_pairs`; returns how many."""
+    ws.backend.execute(f"""
+        CREATE OR REPLACE TABLE {PAIRS} AS
+        SELECT DISTINCT a, b FROM (SELECT a, b FROM {CONTRIB} UNION ALL SELECT a, b FROM {RING})""")
+    return int(ws.backend.scalar(f"SELECT count(*) FROM {PAIRS}"))
+
+
+def write_links(ws: Workspace, cfg: LinkageConfig) -> int:
+    """`account_links` from the contributions plus hub support; returns the number of links."""
+    k = int(cfg.hub_k)
+    # Noisy-OR inside a group: 1 - prod(1 - w) = 1 - exp(sum(ln(1 - w))); w < 1 keeps ln finite.
+    ws.backend.execute(f"""
+        CREATE OR REPLACE TABLE account_links AS
+        WITH hub AS (SELECT account_id, indicator_type, indicator_value, weight, grp FROM {IND} WHERE n > {k}),
+        c AS (
+            SELECT * FROM {CONTRIB}
+            UNION ALL
+            SELECT p.a, p.b, x.grp, x.indicator_type, x.indicator_value, x.weight
+            FROM {PAIRS} p JOIN hub x ON x.account_id = p.a
+            JOIN hub y ON y.account_id = p.b AND y.indicator_type = x.indicator_type
+                      AND y.indicator_value = x.indicator_value),
+        g AS (
+            SELECT a, b, least(any_value(cap), 1 - exp(sum(ln(1 - least(w, 0.999))))) AS gw
+            FROM c JOIN (SELECT DISTINCT grp, cap FROM _linkage_type) USING (grp) GROUP BY a, b, grp),
+        s AS (SELECT a, b, sum(gw) AS weight FROM g GROUP BY a, b HAVING sum(gw) >= {float(cfg.min_link_weight)}),
+        e AS (
+            SELECT a, b, list(indicator_type || ':' || indicator_value
+                              ORDER BY w DESC, indicator_type, indicator_value)[1:{int(cfg.shared_top)}] AS shared
+            FROM c SEMI JOIN s USING (a, b) GROUP BY a, b)
+        SELECT s.a AS account_a, s.b AS account_b, round(s.weight, 6) AS weight, e.shared
+        FROM s JOIN e USING (a, b)""")
+    return ws.count("account_links")

@@ -1,0 +1,124 @@
+"""Coordination: accounts that act together, found among the pairs the indicators already link.
+
+Three detectors, each a few SQL statements:
+
+* co-activity (after SynchroTrap / CopyCatch): each account's requests fall into ``window_s`` buckets; a
+  pair is co-active when it shares many buckets (Jaccard) and far more than two independent accounts
+  with as many active buckets would (lift = shared * T / (|A| * |B|), T = buckets with any traffic),
+  over several clock hours (a class in one lab session is in step for an hour, a campaign for days);
+* round-robin: a load balancer that deals requests out to accounts in turn makes any two of them
+  alternate. Inside the span both are active, the Wald-Wolfowitz runs test scores how much more often
+  the merged request sequence switches account than chance, and the two volumes must be near-equal;
+* pivot: accounts already active before a model first appears whose first use of it falls in the same
+  ``pivot_window_s`` bucket within ``pivot_horizon_s`` of its appearance.
+
+Co-active and round-robin pairs are grouped by connected components; every group and every pivot bucket
+becomes a ``sync`` indicator (``coactive:<group>``, ``roundrobin:<group>``, ``pivot:<model>+<minutes>m``)
+and is weighed and projected like any other indicator. Restricting the pairwise tests to linked pairs keeps
+the work near-linear in the number of accounts instead of quadratic.
+"""
+
+from __future__ import annotations
+
+from ..workspace import Workspace
+from .cluster import components
+from .config import LinkageConfig
+from .project import PAIRS
+
+SYNC_RAW = "_linkage_sync_raw"  # raw sync indicator rows, the same columns as _linkage_raw
+
+
+def _coactive(ws: Workspace, cfg: LinkageConfig) -> int:
+    window = int(cfg.window_s)
+    ws.backend.execute(f"""
+        CREATE OR REPLACE TABLE _linkage_act AS
+        SELECT account_id, floor(epoch(ts) / {window})::BIGINT AS w FROM exchanges
+        WHERE ts IS NOT NULL AND account_id IN (SELECT a FROM {PAIRS} UNION SELECT b FROM {PAIRS})
+        GROUP BY ALL""")
+    total = ws.backend.scalar(f"SELECT count(DISTINCT floor(epoch(ts) / {window})) FROM exchanges") or 1
+    ws.backend.execute(f"""
+        CREATE OR REPLACE TABLE _linkage_coactive AS
+        WITH nw AS (SELECT account_id, count(*) AS nw FROM _linkage_act GROUP BY ALL),
+        ov AS (
+            SELECT p.a, p.b, count(*) AS ov, count(DISTINCT x.w * {window} // 3600) AS hours
+            FROM {PAIRS} p JOIN _linkage_act x ON x.account_id = p.a
+            JOIN _linkage_act y ON y.account_id = p.b AND y.w = x.w GROUP BY ALL)
+        SELECT a, b FROM ov JOIN nw na ON na.account_id = a JOIN nw nb ON nb.account_id = b
+        WHERE ov >= {int(cfg.coactive_min_windows)} AND hours >= {int(cfg.coactive_min_hours)}
+          AND ov / (na.nw + nb.nw - ov) >= {float(cfg.coactive_min_jaccard)}
+          AND ov * {float(total)} / (na.nw * nb.nw) >= {float(cfg.coactive_min_lift)}""")
+    ws.backend.execute("DROP TABLE _linkage_act")
+    return ws.count("_linkage_coactive")
+
+
+def _roundrobin(ws: Workspace, cfg: LinkageConfig) -> int:
+    least = int(cfg.rr_min_requests)
+    ws.backend.execute(f"""
+        CREATE OR REPLACE TABLE _linkage_ts AS
+        SELECT account_id, ts FROM exchanges
+        WHERE ts IS NOT NULL AND account_id IN (SELECT a FROM {PAIRS} UNION SELECT b FROM {PAIRS})""")
+    ws.backend.execute(f"""
+        CREATE OR REPLACE TABLE _linkage_rr AS
+        WITH st AS (SELECT account_id, min(ts) AS lo, max(ts) AS hi, count(*) AS n FROM _linkage_ts GROUP BY ALL),
+        span AS (
+            SELECT p.a, p.b, greatest(sa.lo, sb.lo) AS lo, least(sa.hi, sb.hi) AS hi
+            FROM {PAIRS} p JOIN st sa ON sa.account_id = p.a JOIN st sb ON sb.account_id = p.b
+            WHERE sa.n >= {least} AND sb.n >= {least} AND greatest(sa.lo, sb.lo) < least(sa.hi, sb.hi)),
+        ev AS (
+            SELECT s.a, s.b, t.ts, true AS is_a FROM span s
+            JOIN _linkage_ts t ON t.account_id = s.a AND t.ts BETWEEN s.lo AND s.hi
+            UNION ALL
+            SELECT s.a, s.b, t.ts, false FROM span s
+            JOIN _linkage_ts t ON t.account_id = s.b AND t.ts BETWEEN s.lo AND s.hi),
+        sw AS (
+            SELECT a, b, is_a,
+                   CASE WHEN is_a <> lag(is_a) OVER (PARTITION BY a, b ORDER BY ts, is_a) THEN 1 ELSE 0 END AS sw
+            FROM ev),
+        agg AS (
+            SELECT a, b, count(*) FILTER (WHERE is_a)::DOUBLE AS n1, count(*) FILTER (WHERE NOT is_a)::DOUBLE AS n2,
+                   1 + sum(sw) AS runs
+            FROM sw GROUP BY a, b),
+        z AS (
+            SELECT a, b, n1, n2, runs, 2 * n1 * n2 / (n1 + n2) + 1 AS mu,
+                   2 * n1 * n2 * (2 * n1 * n2 - n1 - n2) / ((n1 + n2) ^ 2 * (n1 + n2 - 1)) AS var
+            FROM agg WHERE least(n1, n2) >= {least})
+        SELECT a, b FROM z
+        WHERE least(n1, n2) / greatest(n1, n2) >= {float(cfg.rr_min_balance)}
+          AND var > 0 AND (runs - mu) / sqrt(var) >= {float(cfg.rr_min_z)}""")
+    ws.backend.execute("DROP TABLE _linkage_ts")
+    return ws.count("_linkage_rr")
+
+
+def detect(ws: Workspace, cfg: LinkageConfig) -> dict[str, int]:
+    """Raw `sync` indicator rows into `_linkage_sync_raw`; returns what each detector found."""
+    found = {"coactive_pairs": _coactive(ws, cfg), "roundrobin_pairs": _roundrobin(ws, cfg)}
+    components(ws, "SELECT a, b FROM _linkage_coactive", "_linkage_co_groups")
+    components(ws, "SELECT a, b FROM _linkage_rr", "_linkage_rr_groups")
+    window, horizon, warmup = int(cfg.pivot_window_s), int(cfg.pivot_horizon_s), int(cfg.pivot_warmup_s)
+    ws.backend.execute(f"""
+        CREATE OR REPLACE TABLE {SYNC_RAW} AS
+        WITH tot AS (SELECT account_id, count(*) AS exchanges, min(ts) AS first_any FROM exchanges GROUP BY ALL),
+        released AS (
+            SELECT model, min(ts) AS released FROM exchanges WHERE model IS NOT NULL GROUP BY model
+            HAVING min(ts) >= (SELECT min(ts) FROM exchanges) + to_seconds({warmup})),
+        first_use AS (
+            SELECT account_id, model, min(ts) AS first_use FROM exchanges
+            WHERE model IN (SELECT model FROM released) GROUP BY ALL)
+        SELECT node AS account_id, 'sync' AS indicator_type, 'coactive:' || label AS indicator_value,
+               t.exchanges, NULL::VARCHAR AS kind
+        FROM _linkage_co_groups g JOIN tot t ON t.account_id = g.node
+        UNION ALL
+        SELECT node, 'sync', 'roundrobin:' || label, t.exchanges, NULL
+        FROM _linkage_rr_groups g JOIN tot t ON t.account_id = g.node
+        UNION ALL
+        SELECT f.account_id, 'sync',
+               'pivot:' || f.model || '+'
+               || (floor((epoch(f.first_use) - epoch(r.released)) / {window}) * {window} // 60)::BIGINT || 'm',
+               t.exchanges, NULL
+        FROM first_use f JOIN released r USING (model) JOIN tot t USING (account_id)
+        WHERE t.first_any < r.released AND f.first_use < r.released + to_seconds({horizon})""")
+    found["pivot_accounts"] = int(ws.backend.scalar(
+        f"SELECT count(DISTINCT account_id) FROM {SYNC_RAW} WHERE indicator_value LIKE 'pivot:%'"))
+    for table in ("_linkage_coactive", "_linkage_rr", "_linkage_co_groups", "_linkage_rr_groups"):
+        ws.backend.execute(f"DROP TABLE {table}")
+    return found

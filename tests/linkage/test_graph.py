@@ -1,0 +1,93 @@
+"""Graph machinery: SQL components against igraph, the hub guard, dense-block peeling, the config."""
+
+import random
+from datetime import timedelta
+
+import igraph as ig
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from distillguard.linkage import LinkageConfig, build_linkage, components
+from distillguard.linkage.dense import peel
+from tests.linkage.worlds import T0
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_label_propagation_components_equal_igraphs(mem_ws, seed):
+    r = random.Random(seed)
+    n = 400
+    edges = {tuple(sorted(r.sample(range(n), 2))) for _ in range(330)}
+    edges |= {(i, i + 1) for i in range(n - 60, n - 1)}  # a long path: many hops for the labels to travel
+    names = [f"n{i:04d}" for i in range(n)]
+    mem_ws.backend.register_arrow("g", pa.table({"a": [names[a] for a, _ in edges], "b": [names[b] for _, b in edges]}))
+    steps = components(mem_ws, "SELECT a, b FROM g", "cc")
+    ours = {}
+    for row in mem_ws.sql("SELECT node, label FROM cc").to_pylist():
+        ours.setdefault(row["label"], set()).add(row["node"])
+    graph = ig.Graph(n=n, edges=sorted(edges))
+    theirs = [{names[v] for v in comp} for comp in graph.connected_components() if len(comp) > 1]
+    assert sorted(map(sorted, ours.values())) == sorted(map(sorted, theirs))
+    assert all(label == min(members) for label, members in ours.items())
+    assert steps < 20  # pointer jumping: far fewer steps than the 59-hop path
+
+
+def test_hub_ip_of_3000_accounts_creates_bounded_edges(mem_ws, world):
+    n, cfg = 3000, LinkageConfig()
+    hub = world.ip("37.120.5.9", "mobile", 12345)
+    for i in range(n):
+        a = world.account(f"m{i:04d}", T0 - timedelta(days=i % 400))
+        world.request(a, T0 + timedelta(seconds=97 * i), hub, ua="OpenAI/Python 1.55.0")
+    world.write(mem_ws)
+    stats = build_linkage(mem_ws, cfg)
+    hubs = 4  # the IP, its /24, its ASN and the user agent: all on every account
+    assert stats.hub_indicators == hubs
+    assert stats.candidate_pairs <= hubs * n * cfg.hub_fanout  # not n(n-1)/2 = 4.5M per hub
+    assert mem_ws.count("account_links") == 0  # a CGNAT address and a stock client say nothing alone
+    assert mem_ws.count("account_clusters") == 0
+
+
+def test_hub_adds_weight_to_pairs_linked_anyway(mem_ws, world):
+    hub = world.ip("45.77.50.1", "hosting", 20473)
+    for i in range(300):
+        a = world.account(f"h{i:03d}", T0 - timedelta(days=i), card="pf_shared" if i < 2 else None)
+        world.request(a, T0 + timedelta(seconds=61 * i), hub)
+    world.write(mem_ws)
+    build_linkage(mem_ws)
+    row = mem_ws.sql("SELECT * FROM account_links WHERE account_a = 'h000' AND account_b = 'h001'").to_pylist()[0]
+    assert row["shared"][0] == "payment:pf_shared" and f"ip:{hub}" in row["shared"]
+
+
+def test_peeling_finds_a_camouflaged_block():
+    rng = np.random.default_rng(0)
+    n_rows, n_cols, block_rows, block_cols = 500, 300, 25, 12
+    rows, cols = [], []
+    for r in range(n_rows):  # ordinary accounts: a few columns each, popular ones more often
+        for c in rng.choice(n_cols - block_cols, size=3, replace=False):
+            rows.append(r)
+            cols.append(block_cols + c)
+    for r in range(block_rows):  # the block: every block column, plus camouflage on popular columns
+        rows += [r] * block_cols + [r] * 6
+        cols += list(range(block_cols)) + list(block_cols + rng.choice(10, size=6))
+    rows, cols = np.array(rows), np.array(cols)
+    degree = np.bincount(cols, minlength=n_cols)
+    weights = 1 / np.log(degree[cols] + 5)
+    in_rows, in_cols, density = peel(rows, cols, weights, n_rows, n_cols)
+    assert set(np.flatnonzero(in_rows)) == set(range(block_rows))
+    assert set(range(block_cols)) <= set(np.flatnonzero(in_cols))
+    assert density > 2
+
+
+def test_config_is_validated_and_merged():
+    cfg = LinkageConfig.from_mapping({"prior": {"ip": 0.4}, "hub_k": 50})
+    assert cfg.prior["ip"] == 0.4 and cfg.prior["payment"] == LinkageConfig().prior["payment"] and cfg.hub_k == 50
+    with pytest.raises(ValueError, match="unknown linkage settings"):
+        LinkageConfig.from_mapping({"hubk": 50})
+    with pytest.raises(ValueError, match="outside"):
+        LinkageConfig.from_mapping({"kind_factor": {"mobile": 2.0}})
+    with pytest.raises(ValueError, match="unknown"):
+        LinkageConfig.from_mapping({"prior": {"phone": 0.5}})
+    with pytest.raises(ValueError, match="hub_k"):
+        LinkageConfig(hub_k=4, hub_fanout=3)
+    with pytest.raises(ValueError, match="method"):
+        LinkageConfig(method="louvain")
