@@ -86,8 +86,9 @@ def test_workspace_adds_timeline_and_links(scan, tmp_path, as_object):
     assert out == tmp_path / "r.html"
     html = out.read_text()
     alpha = html.split('id="c0"')[1].split('id="c1"')[0]
-    assert 'class="timeline"' in alpha and "Exchanges per hour" in alpha
-    assert alpha.count('<rect class="bar"') == 4  # 03:00, 04:00 and 05:00 empty, 06:00
+    assert "Exchanges per hour" in alpha
+    bars = re.search(r'<svg class="timeline".*?</svg>', alpha)[0]
+    assert bars.count('<rect class="bar"') == 4  # 03:00, 04:00 and 05:00 empty, 06:00
     assert alpha.count('<line class="edge"') == 1  # only the link inside the campaign
     assert "account links in the workspace" in alpha
 

@@ -71,9 +71,10 @@ class EvalReport:
     benign_by_archetype: list[ArchetypeFP]
     campaigns: list[CampaignRecall]
     predicted_campaigns: int
-    # Grouping agreement over truly-distill accounts (is each real campaign one predicted
-    # campaign?) and over flagged accounts (are the scan's campaigns pure?). Accounts with
-    # no predicted campaign — and benign accounts, on the truth side — are singletons.
+    # Grouping agreement. The headline is over truly-distill accounts: it asks whether each real
+    # campaign came out as one predicted campaign, and a missed account (no campaign_id) counts
+    # against it as a singleton. The second is over flagged truth accounts: it asks whether the
+    # scan's campaigns are pure, benign accounts there being singletons on the truth side.
     ari_distill: float | None
     ari_flagged: float | None
     account_auroc: float | None

@@ -3,8 +3,8 @@
 An indicator's weight is ``prior(type) * kind_factor(network kind) * max(idf_floor(type), idf(n))``:
 ``prior`` says how telling the type is, ``kind_factor`` how telling sharing an IP of that network kind is
 (few accounts on one hosting or VPN exit: telling; a mobile CGNAT pool, a campus or a big cloud NAT: weak),
-and ``idf(n) = ln(1 + R/n) / ln(1 + R/2)`` (1 for two accounts, about 0.5 for forty, 0.03 for 5,000)
-how rare it is, against a fixed reference population R so a small workspace weighs like a big one.
+and ``idf(n) = ln(1 + R/n) / ln(1 + R/2)`` (1 for two accounts, 0.6 for ten, 0.3 for forty, 0.005 for
+5,000) how rare it is, against a fixed reference population R, so a small workspace weighs like a big one.
 The floor keeps types whose wide sharing is itself anomalous (one card or one non-generic template on
 thousands of accounts) from fading like a carrier's NAT.
 
@@ -66,7 +66,7 @@ class LinkageConfig:
     prior: dict[str, float] = field(default_factory=_prior)
     kind_factor: dict[str, float] = field(default_factory=_kind_factor)
     idf_floor: dict[str, float] = field(default_factory=_idf_floor)
-    idf_reference: float = 1000.0
+    idf_reference: float = 100.0
     group: dict[str, str] = field(default_factory=_group)
     group_cap: dict[str, float] = field(default_factory=_group_cap)
     email_max_accounts: int = 1000  # a non-free-mail domain on more accounts than this is too common to tell
@@ -96,13 +96,16 @@ class LinkageConfig:
     dense_c: float = 5.0  # column weight prior / ln(degree + c)
     dense_max_blocks: int = 5
     dense_min_accounts: int = 3
-    dense_min_density: float = 1.0
+    dense_min_density: float = 0.8
 
     # --- clustering
     method: str = "leiden"
     cluster_min_weight: float = 0.3  # links below this are ignored by both methods
-    leiden_partition: str = "rb"  # "rb" (RB configuration, modularity-like) or "cpm"
-    resolution: float = 1.0
+    # CPM by default: a community must hold more than `resolution` link weight per pair of its accounts.
+    # Link weights are evidence on an absolute scale, and CPM keeps a cluster the same whatever else the
+    # workspace holds; modularity ("rb") splits a lone campaign into halves when it is most of the graph.
+    leiden_partition: str = "cpm"
+    resolution: float = 0.1
     seed: int = 0
     top_links: int = 5  # per account in account_linkage.top_links
     top_indicators: int = 5  # per cluster in clusters.top_indicators

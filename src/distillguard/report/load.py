@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from itertools import combinations
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import duckdb
 
@@ -146,36 +147,29 @@ def _indicator_links(scan: Scan) -> None:
         c.links = [(a, b, float(len(s)), ", ".join(s)) for (a, b), s in pairs.items()]
 
 
-@dataclass
-class _Query:
-    run: Callable[[str, list], list[tuple]]
-    close: Callable[[], None]
-
-    def __enter__(self) -> Callable[[str, list], list[tuple]]:
-        return self.run
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-def _workspace_query(workspace: Any) -> _Query:
+@contextmanager
+def _workspace_query(workspace: Any) -> Iterator[Callable[[str, list], list[tuple]]]:
     """An open Workspace is used as is (the scan may hold it open); a path is opened read-only."""
     if hasattr(workspace, "sql"):
-        return _Query(lambda q, p: [tuple(r.values()) for r in workspace.sql(q, p).to_pylist()], lambda: None)
+        yield lambda q, p: [tuple(r.values()) for r in workspace.sql(q, p).to_pylist()]
+        return
     con = duckdb.connect(str(workspace), read_only=True)
-    return _Query(lambda q, p: con.execute(q, p).fetchall(), con.close)
+    try:
+        yield lambda q, p: con.execute(q, p).fetchall()
+    finally:
+        con.close()
 
 
 def _from_workspace(scan: Scan, members: list[str], query: Callable[[str, list], list[tuple]]) -> None:
     tables = {r[0] for r in query("SELECT table_name FROM information_schema.tables", [])}
-    index = [i for i, c in enumerate(scan.campaigns) for _ in c.accounts]
-    flat = [a for c in scan.campaigns for a in c.accounts]
     if "exchanges" in tables:
         if scan.exchanges is None:
             scan.exchanges = query("SELECT count(*) FROM exchanges", [])[0][0]
         if scan.account_exchanges is None:
             scan.account_exchanges = dict(query("""SELECT account_id, count(*) FROM exchanges
                 WHERE account_id IN (SELECT unnest(?)) GROUP BY 1""", [members]))
+        index = [i for i, c in enumerate(scan.campaigns) for _ in c.accounts]
+        flat = [a for c in scan.campaigns for a in c.accounts]
         hourly: dict[int, dict[int, int]] = {}
         for i, t, n in query("""WITH m AS (SELECT unnest(?::INTEGER[]) AS c, unnest(?::VARCHAR[]) AS account_id)
                 SELECT m.c, (epoch(e.ts) // 3600)::BIGINT * 3600 AS t, count(*)
@@ -211,7 +205,7 @@ def _time(value: Any) -> datetime | None:
         t = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         return None
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+    return t.astimezone(timezone.utc) if t.tzinfo else t.replace(tzinfo=timezone.utc)
 
 
 def _float(value: Any) -> float | None:

@@ -80,7 +80,8 @@ def _panel(i: int, c: Campaign, scan: Scan, window: tuple) -> str:
     shown = sorted(c.accounts, key=lambda a: (-per_account.get(a, 0), -(rows.get(a, {}).get("score") or 0), a))
     shown = shown[:MAX_NODES]
     index = {a: k for k, a in enumerate(shown)}
-    links = sorted((l for l in c.links if l[0] in index and l[1] in index and l[0] != l[1]), key=lambda l: -l[2])
+    links = sorted((link for link in c.links if link[0] in index and link[1] in index and link[0] != link[1]),
+                   key=lambda link: -link[2])
     nodes = [{"id": a, "exchanges": per_account.get(a, 0) if scan.account_exchanges is not None else 1,
               "score": rows.get(a, {}).get("score")} for a in shown]
     graph = svg.account_graph(nodes, [(index[a], index[b], w, s) for a, b, w, s in links[:MAX_EDGES]])
@@ -179,7 +180,7 @@ def _iso(t: datetime | None) -> str:
 
 
 def _day(t: datetime | None, raw: str) -> str:
-    return t.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M") if t else (raw or "—")
+    return t.strftime("%Y-%m-%d %H:%M") if t else (raw or "—")
 
 
 PAGE = Template("""<!doctype html>

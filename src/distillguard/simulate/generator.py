@@ -23,7 +23,7 @@ from .archetypes import FACTORIES, MIN_ACCOUNTS
 from .config import ARCHETYPES, DISTILL, PRESETS, SimConfig
 from .corpora import load_corpus, shared_data_dir
 from .world import World
-from .writer import exchange_writer
+from .writer import FORMATS, exchange_writer
 
 
 @dataclass
@@ -83,7 +83,13 @@ def build(cfg: SimConfig, seed: int, accounts: int, days: float) -> tuple[World,
 def simulate(out_dir: str | Path, accounts: int = 2000, days: float = 7, seed: int = 1, preset: str = "default",
              fmt: str = "jsonl.gz", target_exchanges: int | None = None,
              progress: Callable[[int, int], None] | None = None, config: SimConfig | None = None) -> SimSummary:
-    """Write a simulated traffic log with ground truth into out_dir; see the package docstring."""
+    """Write a simulated traffic log with ground truth into out_dir; see the package docstring.
+
+    config, when given, replaces the preset (e.g. dataclasses.replace(PRESETS["default"], camouflage=0.5))."""
+    if config is None and preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)} or pass config=")
+    if fmt not in FORMATS:
+        raise ValueError(f"fmt must be one of {FORMATS}, not {fmt!r}")
     cfg = config or PRESETS[preset]
     t_start = time.perf_counter()
     out = Path(out_dir)

@@ -104,6 +104,4 @@ class ParquetWriter:
 
 
 def exchange_writer(path: Path, fmt: str):
-    if fmt not in FORMATS:
-        raise ValueError(f"fmt must be one of {FORMATS}, not {fmt!r}")
     return ParquetWriter(path) if fmt == "parquet" else JsonlWriter(path, fmt)

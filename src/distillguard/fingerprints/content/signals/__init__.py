@@ -11,6 +11,6 @@ Add a signal by subclassing `Signal` (or `CueSignal`) and decorating it with `re
 # Importing registers the built-in signals, content first.
 from . import text  # noqa: F401
 from . import params  # noqa: F401
-from .base import FLAG_AT, SIGNALS, TABLE, Cue, CueSignal, Signal, compute_signals, register, signal_query
+from .base import FLAG_AT, SIGNALS, TABLE, Cue, CueSignal, Signal, compute_signals, register
 
-__all__ = ["FLAG_AT", "SIGNALS", "TABLE", "Cue", "CueSignal", "Signal", "compute_signals", "register", "signal_query"]
+__all__ = ["FLAG_AT", "SIGNALS", "TABLE", "Cue", "CueSignal", "Signal", "compute_signals", "register"]

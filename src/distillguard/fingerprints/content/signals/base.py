@@ -95,8 +95,7 @@ class Cue:
     column: str = "zone"
     min_count: int = 1
 
-    def hits(self, batch: pa.Table) -> np.ndarray:
-        text = batch.column(self.column)
+    def hits(self, text: pa.ChunkedArray | pa.Array) -> np.ndarray:
         if self.min_count > 1:
             found = pc.greater_equal(pc.count_substring_regex(text, self.pattern, ignore_case=True), self.min_count)
         else:
@@ -110,10 +109,23 @@ class CueSignal(Signal):
     cues: ClassVar[tuple[Cue, ...]]
     inputs = {"zone": ZONE}
 
+    def __init__(self):
+        self._columns: dict[str, list[Cue]] = {}
+        for cue in self.cues:
+            self._columns.setdefault(cue.column, []).append(cue)
+        # One pass of all of a column's cues at once finds the few rows where any can match.
+        self._gates = {column: Cue("any", 0, "|".join(f"(?:{c.pattern})" for c in cues), column)
+                       for column, cues in self._columns.items() if len(cues) > 1}
+
     def score(self, batch: pa.Table) -> np.ndarray:
         total = np.zeros(batch.num_rows)
-        for cue in self.cues:
-            total += cue.weight * cue.hits(batch)
+        for column, cues in self._columns.items():
+            text, rows = batch.column(column), slice(None)
+            if column in self._gates:
+                gate = self._gates[column].hits(text)
+                text, rows = pc.filter(text, gate), np.flatnonzero(gate)
+            for cue in cues:
+                total[rows] += cue.weight * cue.hits(text)
         return total
 
 

@@ -12,6 +12,8 @@ import pyarrow as pa
 from .base import Signal, exchange_columns, noisy_or, register, values
 
 _OK = "coalesce(status, 200) < 400"  # a rejected request's parameters say nothing about the model's limits
+_EFFORT = ("CASE lower({}.reasoning_effort) WHEN 'minimal' THEN 0 WHEN 'low' THEN 1 WHEN 'medium' THEN 2 "
+           "WHEN 'high' THEN 3 WHEN 'xhigh' THEN 4 WHEN 'max' THEN 5 END")
 
 
 @register
@@ -66,8 +68,6 @@ class ReasoningMaxed(Signal):
     reason_code = "REASONING_MAXED"
     description = ("reasoning_effort at the highest level seen for the model (at least 'high'), or a thinking "
                    "budget near the model's largest: paying for the longest reasoning traces.")
-    _EFFORT = ("CASE lower({}.reasoning_effort) WHEN 'minimal' THEN 0 WHEN 'low' THEN 1 WHEN 'medium' THEN 2 "
-               "WHEN 'high' THEN 3 WHEN 'xhigh' THEN 4 WHEN 'max' THEN 5 END")
     inputs = {"effort": _EFFORT.format("e"), **exchange_columns("thinking_budget"),
               "top_effort": "reasoning_top_effort", "top_budget": "reasoning_top_budget"}
     population = f"""

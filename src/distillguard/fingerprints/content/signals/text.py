@@ -175,16 +175,17 @@ class MagpiePrefix(Signal):
 
     def score(self, batch: pa.Table) -> np.ndarray:
         def found(column: str, pattern: str) -> np.ndarray:
-            return pc.fill_null(pc.match_substring_regex(batch.column(column), pattern, ignore_case=True),
-                                False).to_numpy(zero_copy_only=False)
+            return Cue(column, 0, pattern, column).hits(batch.column(column))
 
-        short = batch.column("user_short")
-        # What is left after template tokens, role names and separators: nothing means template only.
-        leftover = pc.replace_substring_regex(pc.replace_substring_regex(short, "(?i)" + _TEMPLATE_TOKEN, " "),
-                                              "(?i)" + _ROLE_OR_SEPARATOR, "")
-        only = pc.fill_null(pc.equal(leftover, ""), False).to_numpy(zero_copy_only=False)
         special, text = found("user_tail", _OPEN_USER_SPECIAL), found("user_tail", _OPEN_USER_TEXT)
         token = found("user_short", _TEMPLATE_TOKEN)
+        # Template only: nothing left once tokens, role names and separators go (checked where it can matter).
+        rows = np.flatnonzero(token | special | text)
+        short = pc.filter(batch.column("user_short"), token | special | text)
+        leftover = pc.replace_substring_regex(pc.replace_substring_regex(short, "(?i)" + _TEMPLATE_TOKEN, " "),
+                                              "(?i)" + _ROLE_OR_SEPARATOR, "")
+        only = np.zeros(batch.num_rows, dtype=bool)
+        only[rows] = pc.fill_null(pc.equal(leftover, ""), False).to_numpy(zero_copy_only=False)
         blank = pc.fill_null(batch.column("user_blank"), False).to_numpy(zero_copy_only=False)
         return np.select([only & special, only & text, special, only & token, text, blank],
                          [1.0, 0.8, 0.7, 0.6, 0.4, 0.3], 0.0)

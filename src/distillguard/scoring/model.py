@@ -1,0 +1,59 @@
+"""A small, explainable linear scorer: standardised features, logistic link, reason codes.
+
+Every score can be taken apart: a feature's contribution is its coefficient times its
+standardised value, and the largest positive contributions are the reasons an analyst reads.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str            # column name in the feature table
+    reason: str          # reason code shown when this feature drives a score up
+    description: str     # one line an analyst can read
+
+
+@dataclass
+class LinearModel:
+    features: list[str]
+    mean: list[float]
+    scale: list[float]
+    coef: list[float]
+    intercept: float
+    metadata: dict = field(default_factory=dict)
+
+    def _z(self, x: np.ndarray) -> np.ndarray:
+        x = np.nan_to_num(np.asarray(x, dtype=np.float64), nan=0.0)
+        return (x - np.asarray(self.mean)) / np.asarray(self.scale)
+
+    def contributions(self, x: np.ndarray) -> np.ndarray:
+        return self._z(x) * np.asarray(self.coef)
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        logit = self.contributions(x).sum(axis=1) + self.intercept
+        return 1.0 / (1.0 + np.exp(-np.clip(logit, -40, 40)))
+
+    def reasons(self, x: np.ndarray, catalogue: dict[str, Feature], top: int = 3,
+                min_contribution: float = 0.25) -> list[str]:
+        """';'-joined reason codes of the largest positive contributions, strongest first."""
+        contrib = self.contributions(x)
+        order = np.argsort(-contrib, axis=1)[:, :top]
+        out = []
+        for row, idx in zip(contrib, order):
+            codes = [catalogue[self.features[i]].reason for i in idx if row[i] >= min_contribution]
+            out.append(";".join(dict.fromkeys(codes)))
+        return out
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(asdict(self), indent=1))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "LinearModel":
+        return cls(**json.loads(Path(path).read_text()))

@@ -1,0 +1,26 @@
+from distillguard.ingest import ingest
+from distillguard.workspace import Workspace
+from tests.conftest import exchange, write_lines
+
+
+def test_tables_exist_and_reopen_keeps_data(tmp_path):
+    path = tmp_path / "ws.duckdb"
+    with Workspace.open(path) as ws:
+        for table in ("exchanges", "accounts", "quarantine", "ingest_runs"):
+            assert ws.backend.table_exists(table)
+        ingest(ws, write_lines(tmp_path / "x.jsonl", [exchange(i) for i in range(4)]))
+    with Workspace.open(path) as ws:
+        s = ws.summary()
+        assert s["exchanges"] == 4 and s["active_accounts"] == 4 and s["quarantined"] == 0
+        runs = ws.sql("SELECT kind, records, inserted, finished_at IS NOT NULL AS done FROM ingest_runs").to_pylist()
+        assert runs == [{"kind": "exchanges", "records": 4, "inserted": 4, "done": True}]
+
+
+def test_iter_batches_streams_while_writing(tmp_path):
+    with Workspace.open(tmp_path / "ws.duckdb") as ws:
+        ws.backend.execute("CREATE TABLE t AS SELECT range AS x FROM range(10000)")
+        seen = 0
+        for batch in ws.backend.iter_batches("SELECT x FROM t", rows=1000):
+            ws.backend.execute("CREATE OR REPLACE TEMP TABLE scratch AS SELECT 1")
+            seen += batch.num_rows
+        assert seen == 10000
