@@ -75,12 +75,13 @@ class Gen:
         self.emit(ids[owner], ts, ip[owner], r.choice(UAS, len(ids))[owner], fam)
 
     def stream(self, ids: np.ndarray, pool: np.ndarray, total: int, families: list[int], ua: str):
-        """A load balancer dealing one request stream to the accounts in turn, rotating the IP pool."""
-        k = np.arange(total)
-        ts = T0 + DAY + np.cumsum(self.r.uniform(5, 25, total))
+        """A load balancer dealing one request stream to the accounts in turn, each request through a random
+        address of the pool and on a random one of the campaign's templates."""
+        r = self.r
+        ts = T0 + DAY + np.cumsum(r.uniform(5, 25, total))
         ts += (ts - T0) // (8 * 3600) * 16 * 3600  # 8 h on, 16 h off
-        self.emit(ids[k % len(ids)], ts, pool[k % len(pool)], np.full(total, ua),
-                  np.array(families)[k % len(families)])
+        self.emit(ids[np.arange(total) % len(ids)], ts, r.choice(pool, total), np.full(total, ua),
+                  r.choice(families, total))
 
     def emit(self, acc, ts, ip, ua, family):
         self.ex.append({"account_id": acc, "ts": ts.astype(np.int64), "client_ip": ip, "user_agent": ua,

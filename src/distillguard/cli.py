@@ -128,5 +128,27 @@ def simulate(
     console.print(summary)
 
 
+@app.command("eval")
+def evaluate_scan(
+    truth: Path = typer.Option(..., "--truth", help="Directory with truth_accounts.csv (and truth_exchanges.csv)."),
+    scan: Path = typer.Option(..., "--scan", help="A scan output directory."),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+) -> None:
+    """Measure a scan against ground truth: precision, recall, false positives per archetype, ARI, AUROC."""
+    import json
+
+    from .evaluate import evaluate
+
+    try:
+        report = evaluate(truth, scan)
+    except FileNotFoundError as e:
+        _fail(str(e))
+    if as_json:
+        console.print_json(json.dumps(report.to_dict(), default=str))
+    else:
+        console.print(report)
+    raise typer.Exit(0 if report.targets_met else 1)
+
+
 if __name__ == "__main__":
     app()

@@ -68,7 +68,11 @@ def test_hydra_is_one_coordinated_dense_cluster(mem_ws, world):
 
 def test_low_and_slow_is_found_by_its_templates_alone(mem_ws, world):
     quiet = world.low_and_slow()
-    run(mem_ws, world)
+    world.background()
+    world.write(mem_ws)
+    calls = []
+    stats = build_linkage(mem_ws, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(i, len(stats.seconds)) for i in range(1, len(stats.seconds) + 1)]
     assert list(clustered(mem_ws, "ls").values()) == [quiet]
     shared = mem_ws.sql("SELECT shared FROM account_links WHERE account_a LIKE 'ls%' AND account_b LIKE 'ls%'")
     assert all(s[0].startswith("template:") for s in shared.column(0).to_pylist())

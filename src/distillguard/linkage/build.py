@@ -80,8 +80,8 @@ def _links(ws: Workspace, cfg: LinkageConfig, stats: LinkageStats) -> None:
         SELECT account_id, indicator_type, indicator_value, exchanges, round(weight, 6) AS weight
         FROM {indicators.IND}""")
     stats.indicators = ws.count("account_indicators")
-    stats.hub_indicators = int(ws.backend.scalar(
-        f"SELECT count(DISTINCT (indicator_type, indicator_value)) FROM {indicators.IND} WHERE n > {int(cfg.hub_k)}"))
+    stats.hub_indicators = int(ws.backend.scalar(f"SELECT count(DISTINCT (indicator_type, indicator_value)) "
+                                                 f"FROM {indicators.IND} WHERE n > {int(cfg.hub_k)}"))
 
 
 def _dense(ws: Workspace, cfg: LinkageConfig, stats: LinkageStats) -> None:

@@ -17,6 +17,7 @@ Override any field with ``LinkageConfig.from_mapping(yaml.safe_load(...))``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 from importlib import resources
@@ -72,8 +73,9 @@ class LinkageConfig:
     email_max_accounts: int = 1000  # a non-free-mail domain on more accounts than this is too common to tell
     burst_window_s: int = 1800  # sign-ups from one signup network in one such window form a burst
 
-    # --- projection: an indicator on more than hub_k accounts creates no clique; each of its accounts links
-    # to its next hub_fanout accounts in a hashed order, and it adds its weight to pairs already linked
+    # --- projection (see project.py): indicators lighter than min_seed_weight create no pairs, only add to
+    # pairs linked anyway; one on more than hub_k accounts creates a sampled ring instead of a clique
+    min_seed_weight: float = 0.05
     hub_k: int = 100
     hub_fanout: int = 3
     min_link_weight: float = 0.1  # lighter pairs are not stored (a shared user agent or CGNAT address alone)
@@ -116,12 +118,20 @@ class LinkageConfig:
         _same_keys("kind_factor", self.kind_factor, set(NETWORK_KINDS))
         _same_keys("group", self.group, set(INDICATOR_TYPES))
         _same_keys("group_cap", self.group_cap, set(self.group.values()))
+        if not all(re.fullmatch(r"[a-z_]+", g) for g in self.group_cap):
+            raise ValueError("group names must be lowercase words")  # they become SQL literals
         if not set(self.idf_floor) <= set(INDICATOR_TYPES):
             raise ValueError(f"idf_floor: unknown types {sorted(set(self.idf_floor) - set(INDICATOR_TYPES))}")
         for name in ("prior", "kind_factor", "idf_floor", "group_cap"):
             for key, value in getattr(self, name).items():
                 if not 0.0 <= value <= 1.0:
                     raise ValueError(f"{name}[{key!r}] = {value} is outside [0, 1]")
+        for name in ("min_seed_weight", "coactive_min_jaccard", "rr_min_balance"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1]")
+        for name in ("min_link_weight", "cluster_min_weight", "coactive_min_lift", "rr_min_z", "dense_min_density"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
         for name in ("idf_reference", "dense_c", "resolution"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")

@@ -87,8 +87,8 @@ def dense_blocks(ws: Workspace, cfg: LinkageConfig) -> list[dict]:
         in_block[accounts] = True
         indicators = int((in_cols & (np.bincount(cols[alive], minlength=n_cols) > 0)).sum())
         blocks.append({"block": block, "accounts": len(accounts), "indicators": indicators,
-                       "density": round(density, 4)})
-        members.extend((names[a], block, density) for a in accounts)
+                       "density": round(float(density), 4)})
+        members.extend((names[a], block, float(density)) for a in accounts)
         alive &= ~in_block[rows]
     ws.backend.register_arrow("_linkage_dense_in", pa.table({
         "account_id": pa.array([m[0] for m in members], pa.string()),

@@ -1,14 +1,17 @@
 """Projection of the account x indicator graph onto account pairs, in SQL, with a hub guard.
 
-Hub rule. An indicator held by n <= hub_k accounts contributes its weight to each of its n(n-1)/2 pairs.
-A larger one (a carrier's CGNAT IP with 5,000 users, a default user agent) creates no clique:
+Which indicators create pairs. An indicator *seeds* pairs only when its weight reaches
+``min_seed_weight``: a residential ASN, a stock user agent or a carrier's CGNAT address is too weak to
+link anyone by itself, and letting it seed would fill the graph (and the synchrony search) with pairs
+that end below ``min_link_weight``. A seeding indicator held by n <= hub_k accounts adds its weight to
+each of its n(n-1)/2 pairs. A larger one (a card or a template on thousands of accounts) creates no
+clique: it links each of its accounts to the next ``hub_fanout`` accounts in an order hashed from the
+indicator (a ring: n * hub_fanout pairs, a sparse random-like graph that keeps a huge campaign connected).
 
-* it links each of its accounts to the next ``hub_fanout`` accounts in an order hashed from the indicator
-  (a ring: n * hub_fanout pairs, a sparse random-like graph that keeps a huge campaign connected), and
-* it adds its weight to every pair that is linked anyway, by a clique, a ring or synchrony.
-
-So the edges an indicator can create are at most max(hub_k^2 / 2, n * hub_fanout); the hub still counts
-wherever the pair has other evidence, and its IDF weight is small by then.
+Every indicator that did not add its weight through a clique (hubs and weak ones) adds it to each pair
+seeded anyway, by a clique, a ring or synchrony, whose two accounts both hold it: a shared CGNAT address
+says little alone but counts next to a shared template. So one indicator creates at most
+max(hub_k^2 / 2, n * hub_fanout) pairs, and a 5,000-account hub none or 5,000 * hub_fanout.
 """
 
 from __future__ import annotations
@@ -32,20 +35,21 @@ def expand(ws: Workspace, cfg: LinkageConfig, sync: bool) -> None:
     """Clique contributions and ring pairs of the `sync` indicators of `_linkage_ind`, or of all others."""
     k, fanout = int(cfg.hub_k), int(cfg.hub_fanout)
     op = "=" if sync else "<>"
+    seed = float(cfg.min_seed_weight)
     ws.backend.execute(f"""
         INSERT INTO {CONTRIB}
         SELECT x.account_id, y.account_id, x.grp, x.indicator_type, x.indicator_value, x.weight
         FROM {IND} x JOIN {IND} y
           ON y.indicator_type = x.indicator_type AND y.indicator_value = x.indicator_value
          AND x.account_id < y.account_id
-        WHERE x.n <= {k} AND x.indicator_type {op} 'sync'""")
+        WHERE x.n <= {k} AND x.weight >= {seed} AND x.indicator_type {op} 'sync'""")
     ws.backend.execute(f"""
         INSERT INTO {RING}
         WITH h AS (
             SELECT account_id, indicator_type, indicator_value, n,
                    row_number() OVER (PARTITION BY indicator_type, indicator_value
                                       ORDER BY md5(indicator_value || '|' || account_id), account_id) - 1 AS r
-            FROM {IND} WHERE n > {k} AND indicator_type {op} 'sync')
+            FROM {IND} WHERE n > {k} AND weight >= {seed} AND indicator_type {op} 'sync')
         SELECT DISTINCT least(x.account_id, y.account_id), greatest(x.account_id, y.account_id)
         FROM h x CROSS JOIN range(1, {fanout + 1}) s(step)
         JOIN h y ON y.indicator_type = x.indicator_type AND y.indicator_value = x.indicator_value
@@ -61,18 +65,20 @@ def pairs(ws: Workspace) -> int:
 
 
 def write_links(ws: Workspace, cfg: LinkageConfig) -> int:
-    """`account_links` from the contributions plus hub support; returns the number of links."""
-    k = int(cfg.hub_k)
+    """`account_links` from the clique contributions plus support; returns the number of links."""
+    k, seed = int(cfg.hub_k), float(cfg.min_seed_weight)
     # Noisy-OR inside a group: 1 - prod(1 - w) = 1 - exp(sum(ln(1 - w))); w < 1 keeps ln finite.
     ws.backend.execute(f"""
         CREATE OR REPLACE TABLE account_links AS
-        WITH hub AS (SELECT account_id, indicator_type, indicator_value, weight, grp FROM {IND} WHERE n > {k}),
+        WITH support AS (
+            SELECT account_id, indicator_type, indicator_value, weight, grp FROM {IND}
+            WHERE n > {k} OR weight < {seed}),
         c AS (
             SELECT * FROM {CONTRIB}
             UNION ALL
             SELECT p.a, p.b, x.grp, x.indicator_type, x.indicator_value, x.weight
-            FROM {PAIRS} p JOIN hub x ON x.account_id = p.a
-            JOIN hub y ON y.account_id = p.b AND y.indicator_type = x.indicator_type
+            FROM {PAIRS} p JOIN support x ON x.account_id = p.a
+            JOIN support y ON y.account_id = p.b AND y.indicator_type = x.indicator_type
                       AND y.indicator_value = x.indicator_value),
         g AS (
             SELECT a, b, least(any_value(cap), 1 - exp(sum(ln(1 - least(w, 0.999))))) AS gw

@@ -19,7 +19,6 @@ from .exchange import Client, restyle
 from .world import Account, World
 
 
-
 def geom(r: random.Random, mean: float) -> int:
     """1 + geometric draw with the given mean (exact mean, so volume targets hold)."""
     if mean <= 1:
@@ -106,11 +105,11 @@ class Actor:
             self.send(w, ms, acct, acct.ip(), self.kind(r), 0, None)
 
     def send(self, w: World, ms: int, acct: Account, ip: str, kind: str, turn: int, thread, *,
-             client: Client | None = None, model: str | None = None, distill: bool | None = None) -> None:
+             client: Client | None = None, distill: bool | None = None) -> None:
         conv = self.conv(w, acct, kind, turn, thread)
         keys = acct.keys
         key = keys[0] if len(keys) == 1 or w.r.random() < 0.6 else keys[w.r.randrange(len(keys))]
-        rec = w.b.record(ms, acct.id, key, ip, client or acct.client, model or w.model(ms, acct, self.curve), conv, self.throttle)
+        rec = w.b.record(ms, acct.id, key, ip, client or acct.client, w.model(ms, acct, self.curve), conv, self.throttle)
         w.emit(ms, rec, acct.distill if distill is None else distill, acct.archetype)
 
     def conv(self, w: World, acct: Account, kind: str, turn: int, thread):
@@ -195,13 +194,6 @@ def from_pool(w: World, pool: list[str]) -> Callable[[], str]:
 def fresh(w: World, kind: str, countries: tuple[str, ...]) -> Callable[[], str]:
     """A new exit per session (residential proxy networks rotate exits)."""
     return lambda: w.net.ip(kind, w.r.choice(countries))
-
-
-def shared_pool(w: World, key: tuple, make: Callable[[], list[str]]) -> list[str]:
-    pools = w.__dict__.setdefault("_pools", {})
-    if key not in pools:
-        pools[key] = make()
-    return pools[key]
 
 
 def relay(w: World, n: int, active: float) -> list[tuple[int, int]]:

@@ -12,8 +12,7 @@ from typing import Callable
 
 from . import phrasing as ph
 from . import schedule
-from .actors import (Actor, Bench, Proxy, campaign_profile, diurnal, fresh, from_pool, hetero, home_or, kind_of, org_for,
-                     relay, shared_pool)
+from .actors import Actor, Bench, Proxy, campaign_profile, diurnal, fresh, from_pool, hetero, home_or, kind_of, org_for, relay
 from .exchange import pick_client, restyle
 from .network import CLOUDS
 from .world import COUNTRIES, DAY_MS, HOUR_MS, World
@@ -21,7 +20,8 @@ from .world import COUNTRIES, DAY_MS, HOUR_MS, World
 PERSON_UA = {"openai_py": 3, "openai_js": 1.5, "http": 1.5, "browser": 1, "mobile": 1, "langchain": 0.7, "anthropic": 1}
 PERSON_STYLE = {"plain": 5, "stream": 3, "reasoning": 1, "sampling": 0.3}
 CHAT_KINDS = {"chat": 6, "code": 1.2, "instruction": 1, "vision": 0.4, "analysis": 0.2, "tools": 0.2, "cot": 0.1}
-ORDINARY = {"chat": 5, "code": 2, "instruction": 1.5, "tools": 1, "vision": 0.5, "analysis": 0.5, "cot": 0.2}
+# Ordinary customers sometimes ask for reasoning or synthetic data too; that alone is not harvesting.
+ORDINARY = {"chat": 5, "code": 2, "instruction": 1.5, "tools": 1, "vision": 0.5, "analysis": 0.5, "cot": 0.2, "meta": 0.05}
 HARVEST = {"cot": 3, "code": 2, "probe": 1.5, "judge": 1, "tools": 1, "meta": 0.3}
 HARVEST_COUNTRIES = ("US", "SG", "GB", "JP", "DE", "CA", "AU", "NL")
 
@@ -43,7 +43,7 @@ def _person(w: World, n: int, rate: float, archetype: str, ip_for: Callable, kin
         home = w.net.ip("residential", cc)
         ip = ip_for(cc, home)
         kind = "individual" if r.random() < 0.93 else "startup"
-        acct = w.account(archetype, kind=kind, created=w.before(*created), country=cc, tz=tz, mail=w.mail(), card=w.card(),
+        acct = w.account(archetype, kind=kind, created=w.before(*created), country=cc, mail=w.mail(), card=w.card(),
                          signup_ip=ip(), verified=verified, org=org_for(w, kind),
                          client=pick_client(r, PERSON_UA, PERSON_STYLE, w.cfg.messages_share), ip=ip,
                          keys=1 + (r.random() < 0.2), pref=r.uniform(0.4, 0.95))
@@ -62,14 +62,14 @@ def shared_ip_user(w: World, n: int, rate: float) -> list[Actor]:
 
     def ip_for(cc: str, home: str) -> Callable[[], str]:
         if w.r.random() < 0.6:
-            return home_or(w, home, from_pool(w, shared_pool(w, ("cgnat", cc), lambda: w.net.pool("mobile", size, cc))), 0.8)
-        return home_or(w, home, from_pool(w, shared_pool(w, ("vpn",), lambda: w.net.pool("vpn", 2 * size))), 0.85)
+            return home_or(w, home, from_pool(w, w.shared_pool(("cgnat", cc), lambda: w.net.pool("mobile", size, cc))), 0.8)
+        return home_or(w, home, from_pool(w, w.shared_pool(("vpn",), lambda: w.net.pool("vpn", 2 * size))), 0.85)
     return _person(w, n, rate, "shared_ip_user", ip_for, CHAT_KINDS)
 
 
 def jailbreaker(w: World, n: int, rate: float) -> list[Actor]:
     def ip_for(cc: str, home: str) -> Callable[[], str]:
-        return home_or(w, home, from_pool(w, shared_pool(w, ("vpn",), lambda: w.net.pool("vpn", 24))), 0.6)
+        return home_or(w, home, from_pool(w, w.shared_pool(("vpn",), lambda: w.net.pool("vpn", 24))), 0.6)
     return _person(w, n, rate, "jailbreaker", ip_for, {"jailbreak": 6, "chat": 2}, created=(0, 40), verified=0.1,
                    shape=("evening",), unit=2.5, gap=40)
 
@@ -77,7 +77,7 @@ def jailbreaker(w: World, n: int, rate: float) -> list[Actor]:
 def cloud_app(w: World, n: int, rate: float) -> list[Actor]:
     """Startup fleets (prod, staging, dev accounts) behind cloud NAT; some share a platform's egress."""
     r, out = w.r, []
-    paas = [shared_pool(w, ("paas", i), lambda: w.net.pool("cloud", 4)) for i in range(3)]
+    paas = [w.shared_pool(("paas", i), lambda: w.net.pool("cloud", 4)) for i in range(3)]
     app_ua = {"openai_js": 3, "openai_py": 2, "http": 1, "mobile": 1, "anthropic": 1, "langchain": 1}
     for size in _split(r, n, 1, 3):
         cc, tz = w.country()
@@ -87,7 +87,7 @@ def cloud_app(w: World, n: int, rate: float) -> list[Actor]:
         system = r.choice(ph.APP_SYSTEM[w.cfg.wording]).format(brand=dom.split(".")[0].capitalize())
         created, prof = w.before(20, 700), diurnal(w, tz, "day")
         for _ in range(size):
-            acct = w.account("cloud_app", kind="startup", created=created + r.randrange(30 * DAY_MS), country=cc, tz=tz,
+            acct = w.account("cloud_app", kind="startup", created=created + r.randrange(30 * DAY_MS), country=cc,
                              mail=dom, card=card, signup_ip=w.net.ip("residential", cc), verified=0.6, org=org,
                              client=client, ip=from_pool(w, egress), keys=r.randint(2, 4), pref=r.uniform(0.3, 0.9))
             acct.state["system"] = system
@@ -112,10 +112,10 @@ def enterprise(w: World, n: int, rate: float) -> list[Actor]:
                 x = r.random()
                 return o[r.randrange(len(o))] if x < 0.6 else b[r.randrange(len(b))] if x < 0.85 else h
             acct = w.account("enterprise", kind="enterprise", created=r.choice(batches) + r.randrange(8 * HOUR_MS), country=cc,
-                             tz=tz, mail=dom, card=card, signup_ip=office[0], verified=0.9, org=org, ip=ip,
+                             mail=dom, card=card, signup_ip=office[0], verified=0.9, org=org, ip=ip,
                              client=pick_client(r, ent_ua, {"plain": 3, "eval": 1, "stream": 2, "reasoning": 1}, w.cfg.messages_share),
                              keys=r.randint(2, 6), pref=r.uniform(0.5, 0.95))
-            kinds = {"rag": 4, "analysis": 2, "instruction": 2, "code": 1.5, "chat": 1, "tools": 1}
+            kinds = {"rag": 4, "analysis": 2, "instruction": 2, "code": 1.5, "chat": 1, "tools": 1, "meta": 0.1}
             out.append(Actor(w, [acct], rate * hetero(r), prof, kinds, unit=1.5, timing="session", gap=120, throttle=0.003))
     return out
 
@@ -130,7 +130,7 @@ def benchmark_runner(w: World, n: int, rate: float) -> list[Actor]:
         for _ in range(size):
             client = pick_client(r, {"openai_py": 2, "http": 2, "anthropic": 1, "langchain": 0.5}, {"eval": 6, "reasoning": 1, "plain": 1},
                                  w.cfg.messages_share)
-            acct = w.account("benchmark_runner", kind=kind, created=w.before(60, 900), country=cc, tz=COUNTRIES[cc][1][0], mail=dom,
+            acct = w.account("benchmark_runner", kind=kind, created=w.before(60, 900), country=cc, mail=dom,
                              card=card, signup_ip=ci[0], verified=0.8, org=org, client=client, ip=from_pool(w, ci))
             starts = [r.randrange(w.n_slices) for _ in range(max(1, round(w.days / 1.5)))]
             starts.append(w.slice_of(w.release) + r.randint(1, 40))
@@ -147,7 +147,7 @@ def university_class(w: World, n: int, rate: float) -> list[Actor]:
         campus = w.net.campus()
         cc = w.net.campus_country(campus)
         tz = COUNTRIES.get(cc, (0, (0,)))[1][0]
-        nat, created, dom = w.net.pool(campus, r.randint(2, 3)), w.before(10, 70), f"stu.{w.domain().split('.')[0]}.edu"
+        nat, created, dom = w.net.pool(campus, r.randint(2, 3)), w.before(10, 70), w.edu()
         org = w.org() if r.random() < 0.6 else None
         dept_card = w.card() if r.random() < 0.5 else None
         notebook = pick_client(r, {"openai_py": 1}, {"plain": 1}, 0.0)
@@ -157,7 +157,7 @@ def university_class(w: World, n: int, rate: float) -> list[Actor]:
         for _ in range(size):
             home = w.net.ip("residential", cc)
             client = notebook if r.random() < 0.7 else pick_client(r, PERSON_UA, {"plain": 3, "stream": 1}, w.cfg.messages_share)
-            acct = w.account("university_class", kind="education", created=created + r.randrange(6 * HOUR_MS), country=cc, tz=tz,
+            acct = w.account("university_class", kind="education", created=created + r.randrange(6 * HOUR_MS), country=cc,
                              mail=dom, card=dept_card or w.card(), signup_ip=nat[0], verified=0.2, org=org, client=client,
                              ip=home_or(w, home, from_pool(w, nat), 0.6), pref=r.uniform(0.2, 0.6))
             acct.state["topic"] = topic
@@ -171,7 +171,7 @@ def coding_agent(w: World, n: int, rate: float) -> list[Actor]:
         cc, tz = w.country()
         kind = kind_of(r, {"individual": 2, "startup": 1, "enterprise": 0.5})
         home, work = w.net.ip("residential", cc), w.net.pool(r.choice(("business", "cloud")), 2)
-        acct = w.account("coding_agent", kind=kind, created=w.before(5, 800), country=cc, tz=tz, mail=w.mail() if kind == "individual" else w.domain(),
+        acct = w.account("coding_agent", kind=kind, created=w.before(5, 800), country=cc, mail=w.mail() if kind == "individual" else w.domain(),
                          card=w.card(), signup_ip=home, verified=0.5, org=org_for(w, kind),
                          client=pick_client(r, {"agent": 4, "openai_py": 1, "anthropic": 1, "openai_js": 1}, {"agent": 1}, w.cfg.messages_share),
                          ip=home_or(w, home, from_pool(w, work), 0.3), keys=r.randint(1, 2), pref=r.uniform(0.6, 0.95))
@@ -189,7 +189,7 @@ def legit_reseller(w: World, n: int, rate: float) -> list[Actor]:
         org, card, dom = w.org(), w.card(), w.domain()
         servers = w.net.pool(f"cloud:{r.choice(CLOUDS)}", r.randint(4, 8))
         client = pick_client(r, {"http": 2, "openai_py": 2, "openai_js": 1}, {"plain": 1}, w.cfg.messages_share)
-        accts = [w.account("legit_reseller", kind="reseller", created=w.before(200, 900), country=cc, tz=COUNTRIES[cc][1][0], mail=dom,
+        accts = [w.account("legit_reseller", kind="reseller", created=w.before(200, 900), country=cc, mail=dom,
                            card=card, signup_ip=servers[0], verified=0.95, org=org, client=client, ip=from_pool(w, servers),
                            keys=r.randint(15, 60), pref=r.uniform(0.5, 0.9)) for _ in range(size)]
         out.append(Proxy(w, accts, rate * size, _global(w), {}, pick="weighted", throttle=0.01,
@@ -203,14 +203,14 @@ def _global(w: World) -> int:
 
 
 # campaigns -----------------------------------------------------------------------------
-def _claimed(w: World) -> tuple[str, float]:
-    cc = w.r.choice(HARVEST_COUNTRIES)
-    return cc, COUNTRIES[cc][1][0]
+def _claimed(w: World) -> str:
+    """Billing country a campaign account claims (not where its operators are)."""
+    return w.r.choice(HARVEST_COUNTRIES)
 
 
 def _mail(w: World, kind: str) -> str:
     if kind == "education":
-        return f"{w.domain().split('.')[0]}.edu"
+        return w.edu()
     return w.domain() if kind in ("startup", "research") and w.r.random() < 0.7 else w.mail()
 
 
@@ -226,9 +226,9 @@ def reasoning_harvest(w: World, n: int, rate: float, cid: str) -> list[Actor]:
     for i in range(n):
         card = w.card() if i % group == 0 else card
         kind = kind_of(r, {"individual": 6, "startup": 3, "research": 1})
-        cc, tz = _claimed(w)
+        cc = _claimed(w)
         client = tool if r.random() > c else pick_client(r, PERSON_UA, {"reasoning": 1}, w.cfg.messages_share)
-        accts.append(w.account("reasoning_harvest", kind=kind, campaign=cid, country=cc, tz=tz, mail=_mail(w, kind), card=card,
+        accts.append(w.account("reasoning_harvest", kind=kind, campaign=cid, country=cc, mail=_mail(w, kind), card=card,
                                created=burst + r.randrange(3 * DAY_MS) if r.random() > c else w.before(15, 15 + 365 * c),
                                signup_ip=ip(), verified=0.25, org=org_for(w, kind), ip=ip, pref=0.95,
                                client=restyle(r, client, kind_of(r, styles))))
@@ -242,10 +242,10 @@ def agentic_harvest(w: World, n: int, rate: float, cid: str) -> list[Actor]:
     fam = {"openai_py": 2, "openai_js": 1, "agent": 1, "langchain": 1, "http": 1, "anthropic": 1}
     for _ in range(n):
         kind = kind_of(r, {"individual": 4, "startup": 2.5, "education": 2, "research": 1.5})
-        cc, tz = _claimed(w)
+        cc = _claimed(w)
         card = w.card() if r.random() < 0.9 or not card else card
         ip = fresh(w, "residential" if r.random() < 0.75 else "mobile", HARVEST_COUNTRIES)
-        accts.append(w.account("agentic_harvest", kind=kind, campaign=cid, created=w.before(3, 60 + 240 * c), country=cc, tz=tz,
+        accts.append(w.account("agentic_harvest", kind=kind, campaign=cid, created=w.before(3, 60 + 240 * c), country=cc,
                                mail=_mail(w, kind), card=card, signup_ip=ip(), verified=0.3, org=org_for(w, kind), ip=ip,
                                client=pick_client(r, fam, {"agent": 3, "plain": 2, "reasoning": 1}, w.cfg.messages_share), pref=0.9))
     kinds = {"tools": 3, "agent": 2.5, "analysis": 1.5, "computer": 1.5, "vision": 1.5, "cot": 0.5, "chat": 0.3 + 2 * c}
@@ -260,9 +260,9 @@ def coding_pivot(w: World, n: int, rate: float, cid: str) -> list[Actor]:
     ip = lambda: resi() if r.random() < 0.25 + 0.5 * c else hosting[r.randrange(len(hosting))]  # noqa: E731
     for i in range(n):
         kind = kind_of(r, {"startup": 5, "individual": 3, "research": 2})
-        cc, tz = _claimed(w)
-        card = w.card() if i % r.randint(2, 3) == 0 or not card else card
-        accts.append(w.account("coding_pivot", kind=kind, campaign=cid, created=w.before(10, 90), country=cc, tz=tz, mail=_mail(w, kind),
+        cc = _claimed(w)
+        card = w.card() if i % 3 == 0 else card  # cards shared in threes
+        accts.append(w.account("coding_pivot", kind=kind, campaign=cid, created=w.before(10, 90), country=cc, mail=_mail(w, kind),
                                card=card, signup_ip=ip(), verified=0.35, org=org_for(w, kind), ip=ip, pref=0.97, keys=r.randint(1, 3),
                                client=pick_client(r, {"agent": 3, "openai_py": 1, "http": 1, "anthropic": 1}, {"agent": 1}, w.cfg.messages_share)))
     kinds = {"agent": 6, "tools": 2, "code": 1.5, "chat": 0.5 + 2 * c}
@@ -278,9 +278,9 @@ def hydra_proxy(w: World, n: int, rate: float, cid: str) -> list[Actor]:
     windows = relay(w, n, 0.4)
     for i in range(n):
         kind = kind_of(r, {"individual": 7, "startup": 3})
-        cc, tz = _claimed(w)
+        cc = _claimed(w)
         start = w.t0 + windows[i][0] * w.slice_ms
-        accts.append(w.account("hydra_proxy", kind=kind, campaign=cid, created=start - int(r.uniform(0.1, 3) * DAY_MS), country=cc, tz=tz,
+        accts.append(w.account("hydra_proxy", kind=kind, campaign=cid, created=start - int(r.uniform(0.1, 3) * DAY_MS), country=cc,
                                mail=w.mail(), card=w.card(), signup_ip=r.choice(egress), verified=0.15, org=org_for(w, kind),
                                ip=from_pool(w, egress), client=r.choice(proxies), pref=0.85, keys=r.randint(1, 2)))
     harvest = (w.cfg.hydra_harvest_share, HARVEST, {"reasoning": 3, "sampling": 1, "plain": 1}, ORDINARY, {"plain": 3, "stream": 3})
@@ -294,12 +294,12 @@ def low_and_slow(w: World, n: int, rate: float, cid: str) -> list[Actor]:
     fam = {"openai_py": 2, "http": 1, "openai_js": 1, "browser": 0.5, "anthropic": 1}
     for _ in range(n):
         kind = kind_of(r, {"individual": 3, "startup": 1, "research": 1})
-        cc, tz = _claimed(w)
+        cc = _claimed(w)
         home = w.net.ip("residential", cc)
-        acct = w.account("low_and_slow", kind=kind, campaign=cid, created=w.before(30, 400), country=cc, tz=tz, mail=_mail(w, kind),
+        acct = w.account("low_and_slow", kind=kind, campaign=cid, created=w.before(30, 400), country=cc, mail=_mail(w, kind),
                          card=w.card(), signup_ip=home, verified=0.4, org=org_for(w, kind), ip=lambda home=home: home,
                          client=pick_client(r, fam, {"plain": 3, "reasoning": 2, "stream": 1}, w.cfg.messages_share), pref=0.9)
-        out.append(Actor(w, [acct], rate * hetero(r, 0.3), diurnal(w, tz, "day"), {"probe": 4, "cot": 2, "judge": 0.5, "chat": 1 + 2 * c},
+        out.append(Actor(w, [acct], rate * hetero(r, 0.3), diurnal(w, COUNTRIES[cc][1][0], "day"), {"probe": 4, "cot": 2, "judge": 0.5, "chat": 1 + 2 * c},
                          unit=2, timing="session", gap=150, shared=shared))
     return out
 

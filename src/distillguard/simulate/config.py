@@ -30,13 +30,31 @@ DISTILL = (
 ARCHETYPES = BENIGN + DISTILL
 
 
+DEFAULT_MIX = {
+    "chat_user": 0.43, "shared_ip_user": 0.12, "cloud_app": 0.03, "enterprise": 0.06,
+    "benchmark_runner": 0.005, "university_class": 0.05, "coding_agent": 0.06,
+    "jailbreaker": 0.01, "legit_reseller": 0.005,
+    "reasoning_harvest": 0.025, "agentic_harvest": 0.07, "coding_pivot": 0.03,
+    "hydra_proxy": 0.09, "low_and_slow": 0.005,
+}
+DEFAULT_RATES = {
+    "chat_user": 8, "shared_ip_user": 7, "cloud_app": 160, "enterprise": 60,
+    "benchmark_runner": 700, "university_class": 6, "coding_agent": 90, "jailbreaker": 10,
+    "legit_reseller": 900, "reasoning_harvest": 90, "agentic_harvest": 60,
+    "coding_pivot": 400, "hydra_proxy": 100, "low_and_slow": 25,
+}
+DEFAULT_CAMPAIGNS = {"reasoning_harvest": 1, "agentic_harvest": 1, "coding_pivot": 1, "hydra_proxy": 1, "low_and_slow": 2}
+
+
 @dataclass(frozen=True)
 class SimConfig:
+    """A simulated world. `SimConfig()` is the default preset; change it with dataclasses.replace."""
+
     name: str = "default"  # preset name, recorded in the summary
     start: str = "2026-02-02T00:00:00Z"  # first instant of the simulated window (UTC)
-    mix: dict[str, float] = field(default_factory=dict)  # share of accounts per archetype (normalised)
-    rates: dict[str, float] = field(default_factory=dict)  # mean exchanges per account per day, per archetype
-    campaigns: dict[str, int] = field(default_factory=dict)  # separate campaigns per distill archetype
+    mix: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_MIX))  # share of accounts per archetype (normalised)
+    rates: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_RATES))  # mean exchanges per account per day
+    campaigns: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_CAMPAIGNS))  # separate campaigns per distill archetype
     camouflage: float = 0.2  # 0..1: how hard campaigns imitate benign timing, IPs, cards, clients and content
     wording: str = "a"  # bank of template wordings used by campaigns, apps and eval suites ("a" or "b")
     models: tuple[str, ...] = ("frontier-large-2025-09", "frontier-fast-2025-06")  # models before the release
@@ -51,9 +69,11 @@ class SimConfig:
     slice_minutes: int = 15  # generation time slice; memory is bounded by one slice of traffic
 
     def __post_init__(self) -> None:
-        unknown = (set(self.mix) | set(self.rates)) - set(ARCHETYPES)
-        if unknown:
-            raise ValueError(f"unknown archetypes: {sorted(unknown)}")
+        if set(self.mix) - set(ARCHETYPES) or not any(v > 0 for v in self.mix.values()):
+            raise ValueError(f"mix needs positive shares for archetypes among {ARCHETYPES}")
+        missing = {a for a, v in self.mix.items() if v > 0} - set(self.rates)
+        if missing:
+            raise ValueError(f"rates missing for {sorted(missing)}")
         if set(self.campaigns) - set(DISTILL):
             raise ValueError("campaigns may only be set for distill archetypes")
         if not 0 <= self.camouflage <= 1 or self.wording not in ("a", "b"):
@@ -62,22 +82,7 @@ class SimConfig:
             raise ValueError("slice_minutes must divide a day")
 
 
-DEFAULT = SimConfig(
-    mix={
-        "chat_user": 0.43, "shared_ip_user": 0.12, "cloud_app": 0.03, "enterprise": 0.06,
-        "benchmark_runner": 0.005, "university_class": 0.05, "coding_agent": 0.06,
-        "jailbreaker": 0.01, "legit_reseller": 0.005,
-        "reasoning_harvest": 0.025, "agentic_harvest": 0.07, "coding_pivot": 0.03,
-        "hydra_proxy": 0.09, "low_and_slow": 0.005,
-    },
-    rates={
-        "chat_user": 8, "shared_ip_user": 7, "cloud_app": 160, "enterprise": 60,
-        "benchmark_runner": 700, "university_class": 6, "coding_agent": 90, "jailbreaker": 10,
-        "legit_reseller": 900, "reasoning_harvest": 90, "agentic_harvest": 60,
-        "coding_pivot": 400, "hydra_proxy": 100, "low_and_slow": 25,
-    },
-    campaigns={"reasoning_harvest": 1, "agentic_harvest": 1, "coding_pivot": 1, "hydra_proxy": 1, "low_and_slow": 2},
-)
+DEFAULT = SimConfig()
 
 SHIFTED = SimConfig(
     name="shifted",

@@ -146,7 +146,7 @@ def _read_shared(d: Path) -> dict[str, list]:
 @functools.lru_cache(maxsize=4)
 def _build(data_dir: str | None, use_sharegpt: bool) -> Corpus:
     fb = builtin.corpus()
-    fb["tools"] = [((({"role": "user", "content": q}),), tuple(_as_tool(f) for f in fns)) for q, fns in fb["tools"]]
+    fb["tools"] = [(({"role": "user", "content": q},), tuple(_as_tool(f) for f in fns)) for q, fns in fb["tools"]]
     real = _read_shared(Path(data_dir)) if data_dir else {}
     sg = _read_sharegpt() if use_sharegpt else []
     sources = (["shared-data"] if real else []) + (["sharegpt"] if sg else [])

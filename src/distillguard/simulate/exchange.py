@@ -28,7 +28,9 @@ UA = {
                 "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.2 Safari/605.1.15",
                 "Mozilla/5.0 (X11; Linux x86_64; rv:134.0) Gecko/20100101 Firefox/134.0"),
     "mobile": ("okhttp/4.12.0", "MyAssistant/3.2.1 (iPhone; iOS 18.2; Scale/3.00)", "Dalvik/2.1.0 (Linux; U; Android 14; Pixel 8 Build/AP2A)"),
-    "agent": ("opencode/0.3.1 OpenAI/JS 4.85.1", "aider/0.74.2 litellm/1.60.0", "Cline/3.4.0 Anthropic/TypeScript 0.36.3", "OpenHands/0.24 litellm/1.60.0"),
+    # Coding-agent front ends wrap an SDK and prepend their own product token (fictional names here).
+    "agent": ("code-agent/0.3.1 OpenAI/JS 4.85.1", "devpilot-cli/2.4.0 OpenAI/Python 1.61.0",
+              "repo-assistant/3.4.0 Anthropic/TypeScript 0.36.3", "agentkit/0.24 python-httpx/0.27.2"),
 }
 UA_DROP = 0.015  # some gateways strip the header; the same rate for every account
 RESPONSE_DROP = 0.004  # logging gaps: the same rate for every account
@@ -38,13 +40,10 @@ class Client(NamedTuple):
     """How one client calls the API: fixed for an account, since SDK code rarely changes per call."""
     ua: str
     endpoint: str
-    style: str  # one of STYLES
+    style: str  # plain, stream, eval, reasoning, agent or sampling (see restyle)
     params: dict  # request parameters sent with every call
     cap: int  # output-token cap implied by the parameters
     think: int  # typical reasoning tokens (0 when reasoning is off)
-
-
-STYLES = ("plain", "stream", "eval", "reasoning", "agent", "sampling")
 
 
 def pick_client(rng: random.Random, families: dict[str, float], styles: dict[str, float], messages_share: float) -> Client:
@@ -133,6 +132,8 @@ def _image_block(url: str) -> dict:
 
 
 ERRORS = (400, 400, 400, 401, 404, 413, 500, 503, 529)
+SECONDS = tuple("%02d." % i for i in range(60))
+MILLIS = tuple("%03dZ" % i for i in range(1000))
 
 
 class Builder:
@@ -144,12 +145,13 @@ class Builder:
         self._spread = [math.exp(rng.gauss(0, 0.6)) for _ in range(4096)]
 
     def timestamp(self, ms: int) -> str:
+        """RFC 3339 in UTC with milliseconds, assembled from cached pieces (called per record)."""
         sec, milli = divmod(ms, 1000)
         minute, s = divmod(sec, 60)
         prefix = self._minutes.get(minute)
         if prefix is None:
             prefix = self._minutes[minute] = time.strftime("%Y-%m-%dT%H:%M:", time.gmtime(minute * 60))
-        return f"{prefix}{s:02d}.{milli:03d}Z"
+        return prefix + SECONDS[s] + MILLIS[milli]
 
     def ident(self, prefix: str, bits: int = 64) -> str:
         return "%s%0*x" % (prefix, bits // 4, self.r.getrandbits(bits))

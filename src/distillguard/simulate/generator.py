@@ -70,7 +70,7 @@ def build(cfg: SimConfig, seed: int, accounts: int, days: float) -> tuple[World,
     w = World(cfg, seed, days, load_corpus(), str(d) if d else None)
     actors = []
     for archetype, n in allocate(cfg, accounts).items():
-        rate, make = cfg.rates.get(archetype, 10.0), FACTORIES[archetype]
+        rate, make = cfg.rates[archetype], FACTORIES[archetype]
         if archetype in DISTILL:
             k = cfg.campaigns.get(archetype, 1)
             for size in _campaign_sizes(w, n, k, MIN_ACCOUNTS.get(archetype, 2)):

@@ -37,8 +37,6 @@ class Account:
     keys: list[str]
     client: Client
     ip: Callable[[], str]  # where this account's next session comes from
-    country: str
-    tz: float
     row: dict
     pref: float = 0.7  # probability of the flagship model over the cheaper one
     state: dict = field(default_factory=dict)  # per-account session state (agent sessions, history)
@@ -57,7 +55,6 @@ class World:
         self.slice_ms = cfg.slice_minutes * 60_000
         self.spd = DAY_MS // self.slice_ms
         self.n_slices = max(1, round(days * self.spd))
-        self.end = self.t0 + self.n_slices * self.slice_ms
         self.weekday0 = time.gmtime(self.t0 // 1000).tm_wday
         release = min(max(cfg.release_day, 0.15 * days), 0.75 * days)  # keep the release inside the window
         self.release = self.t0 + int(release * DAY_MS)
@@ -68,7 +65,8 @@ class World:
         self._profile_keys: dict[tuple, int] = {}
         self.accounts: list[Account] = []
         self.campaigns: dict[str, str] = {}
-        self.batch: list[tuple] = []
+        self.batch: list[tuple] = []  # the current slice: (ms, seq, record, is_distill, archetype)
+        self._pools: dict[tuple, list[str]] = {}
 
     # registry helpers ----------------------------------------------------------------
     def profile(self, key: tuple, make: Callable[[], np.ndarray]) -> int:
@@ -78,6 +76,12 @@ class World:
             self._profile_keys[key] = len(self.profiles)
             self.profiles.append(arr)
         return self._profile_keys[key]
+
+    def shared_pool(self, key: tuple, make: Callable[[], list[str]]) -> list[str]:
+        """Addresses shared by unrelated accounts (carrier NAT, VPN exits, platform egress)."""
+        if key not in self._pools:
+            self._pools[key] = make()
+        return self._pools[key]
 
     def slice_of(self, ms: int) -> int:
         return min(self.n_slices, max(0, (ms - self.t0) // self.slice_ms))
@@ -107,6 +111,11 @@ class World:
         name = "".join(r.choice(SYLLABLES) for _ in range(r.randint(2, 3)))
         return f"{name}.{r.choice(('com', 'io', 'ai', 'co', 'dev', 'tech', 'net'))}"
 
+    def edu(self) -> str:
+        """A school's mail domain, in the forms real ones take."""
+        name = self.domain().split(".")[0]
+        return self.r.choice((f"{name}.edu", f"stu.{name}.edu", f"mail.{name}.edu", f"{name}.ac.uk"))
+
     def mail(self) -> str:
         return self.r.choices(list(CONSUMER_MAIL), list(CONSUMER_MAIL.values()))[0]
 
@@ -121,7 +130,7 @@ class World:
         self.campaigns[cid] = archetype
         return cid
 
-    def account(self, archetype: str, *, kind: str, created: int, country: str, tz: float, mail: str, card: str,
+    def account(self, archetype: str, *, kind: str, created: int, country: str, mail: str, card: str,
                 signup_ip: str, verified: float, org: str | None, client: Client, ip: Callable[[], str],
                 campaign: str = "", keys: int = 1, pref: float = 0.7) -> Account:
         r = self.r
@@ -134,7 +143,7 @@ class World:
             if r.random() < FIELD_DROP:
                 del row[f]
         acct = Account(row["account_id"], archetype, campaign, [self.b.ident("key_") for _ in range(keys)],
-                       client, ip, country, tz, row, pref)
+                       client, ip, row, pref)
         self.accounts.append(acct)
         return acct
 

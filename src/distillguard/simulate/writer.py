@@ -63,8 +63,8 @@ class JsonlWriter:
 
     def write(self, records: list[dict]) -> None:
         if records:
-            dumps = orjson.dumps
-            self.sink.write(b"\n".join([dumps(r) for r in records]) + b"\n")
+            dumps, nl = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+            self.sink.write(b"".join([dumps(r, option=nl) for r in records]))
 
     def close(self) -> None:
         self.sink.close()

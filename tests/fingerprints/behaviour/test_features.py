@@ -268,3 +268,16 @@ def test_features_never_read_row_order_or_ids(ws, intel, tmp_path):
                 assert math.isclose(value, second[account][name], rel_tol=1e-9, abs_tol=1e-12), name
             else:
                 assert value == second[account][name], name
+
+
+def test_column_types_are_plain(ws, intel):
+    rows = [ex("a", 0), ex("a", 1)]
+    caps = pa.table({"request_id": [r["request_id"] for r in rows], "capability": ["coding", "coding"],
+                     "confidence": [1.0, 1.0]})
+    templates = pa.table({"request_id": [rows[0]["request_id"]], "family_id": [7]})
+    families = pa.table({"family_id": [7], "exchanges": [1], "accounts": [1], "generic": [False]})
+    features(ws, intel, rows, exchange_capabilities=caps, exchange_templates=templates, template_families=families)
+    types = {r["column_name"]: r["data_type"] for r in ws.sql(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'account_features'"
+    ).to_pylist()}
+    assert set(types.values()) <= {"VARCHAR", "BIGINT", "DOUBLE", "BOOLEAN", "TIMESTAMP WITH TIME ZONE"}, types

@@ -13,9 +13,9 @@ reported as a phase (``active_hour_mean``).
 
 Upstream content tables are optional; without one, its columns are NULL:
 
-* ``exchange_capabilities(request_id, capability, confidence)``: capability mix, confidence-weighted, so a
-  classifier that writes a full distribution per exchange and one that writes only its top label both
-  give the account's expected share per capability;
+* ``exchange_capabilities(request_id, capability, confidence)``: the account's capability mix, each row
+  weighted by its confidence, so uncertain labels count less; rows may be one top label per exchange or
+  a whole distribution;
 * ``exchange_templates(request_id, family_id)`` with ``template_families(family_id, exchanges, accounts,
   generic)``: traffic in prompt templates that other accounts use too;
 * ``exchange_signals(request_id, <numeric signal columns>)``: each column ``x`` becomes ``signal_x_mean``.
@@ -42,10 +42,10 @@ MIN_GAPS = 3
 NEW_MODEL_AFTER_S = 86400
 # The pivot compares a model's traffic with the account's whole traffic over the day that follows.
 PIVOT_WINDOW_S = 86400
-# A capability counts as covered systematically when the account sends at least this many exchanges
-# (confidence-weighted) and MIN_CAPABILITY_SHARE of its mass there: a campaign sweeping a taxonomy
+# A capability counts as covered systematically when at least this many of the account's exchanges are
+# labelled with it and it holds MIN_CAPABILITY_SHARE of the account's mass: a campaign sweeping a taxonomy
 # revisits every area, a person drifts by once, and a classifier's small probabilities on every class
-# add up to mass but not to share.
+# would add up to rows but not to share.
 SYSTEMATIC_MIN_EXCHANGES = 10
 MIN_CAPABILITY_SHARE = 0.05
 
@@ -55,16 +55,16 @@ ProgressFn = Callable[[int, int], None]
 _HOUR_R = "sqrt(avg(hour_x) * avg(hour_x) + avg(hour_y) * avg(hour_y))"
 MAIN = [
     ("exchanges", "count(*)", "exchanges the account sent"),
-    ("first_seen", "to_timestamp(min(t))", "time of its first exchange"),
-    ("last_seen", "to_timestamp(max(t))", "time of its last exchange"),
+    ("first_seen", "min(ts)", "time of its first exchange"),
+    ("last_seen", "max(ts)", "time of its last exchange"),
     ("active_days", "count(DISTINCT floor(t / 86400))", "distinct UTC days with at least one exchange"),
     ("exchanges_per_active_day", "count(*) / count(DISTINCT floor(t / 86400))",
      "exchanges per active day"),
     ("volume_growth", "CASE WHEN max(t) > min(t) THEN count_if(t > mid_t) / count_if(t <= mid_t) END",
      "exchanges in the second half of the account's own active span over the first half (1 steady, "
      ">1 ramping up); NULL when the span is zero"),
-    ("input_tokens_total", "sum(input_tokens)", "input tokens over all exchanges"),
-    ("output_tokens_total", "sum(output_tokens)", "output tokens over all exchanges"),
+    ("input_tokens_total", "CAST(sum(input_tokens) AS BIGINT)", "input tokens over all exchanges"),
+    ("output_tokens_total", "CAST(sum(output_tokens) AS BIGINT)", "output tokens over all exchanges"),
     ("output_input_token_ratio", "sum(output_tokens) / nullif(sum(input_tokens), 0)",
      "output tokens over input tokens: harvesting asks short and takes long answers"),
     ("reasoning_token_share",
@@ -82,7 +82,7 @@ MAIN = [
      "timezone and working day, large for round-the-clock traffic"),
     ("active_hour_mean", "(degrees(atan2(avg(hour_y), avg(hour_x))) / 15 + 24) % 24",
      "circular mean UTC hour of day of its exchanges (a phase, to compare with the country)"),
-    ("sessions", "count_if(session_gap IS NULL AND t IS NOT NULL)",
+    ("sessions", "CAST(count_if(session_gap IS NULL AND t IS NOT NULL) AS BIGINT)",
      f"sessions: runs of exchanges without a pause over {SESSION_GAP_S // 60} min"),
     ("exchanges_per_session", "count(t) / count_if(session_gap IS NULL AND t IS NOT NULL)",
      "mean exchanges per session"),
@@ -100,7 +100,7 @@ MAIN = [
      f"share of gaps between consecutive exchanges under {FAST_GAP_S} s"),
     ("single_turn_share", "avg(CAST(user_turns <= 1 AND coalesce(tool_results, 0) = 0 AS DOUBLE))",
      "share of single-shot exchanges: one user message, no tool results carried back"),
-    ("mean_turn_count", "avg(turn_count)", "mean messages per request"),
+    ("mean_turn_count", "avg(turn_count)", "mean messages per request, as logged"),
     ("context_extension_share",
      "avg(CASE WHEN session_gap IS NOT NULL THEN CAST(turn_count > prev_turn_count "
      "AND input_tokens > prev_input_tokens AS DOUBLE) END)",
@@ -138,9 +138,9 @@ CAPABILITIES = {
     "capability_entropy": ("DOUBLE", "entropy (bits) of the account's capability mix"),
     "top_capability_share": ("DOUBLE", "share of the account's capability mass in its top capability"),
     "capabilities_over_5pct": ("BIGINT", f"capabilities with at least {MIN_CAPABILITY_SHARE:.0%} of the mass"),
-    "capability_coverage": ("DOUBLE", "share of the capabilities seen in the whole log that get at least "
-                                      f"{SYSTEMATIC_MIN_EXCHANGES} exchanges and {MIN_CAPABILITY_SHARE:.0%} "
-                                      "of the account's mass: breadth of systematic coverage"),
+    "capability_coverage": ("DOUBLE", "share of the capabilities seen in the whole log that label at least "
+                                      f"{SYSTEMATIC_MIN_EXCHANGES} of the account's exchanges and hold "
+                                      f"{MIN_CAPABILITY_SHARE:.0%} of its mass: breadth of systematic coverage"),
 }
 TEMPLATES = {
     "shared_template_share": ("DOUBLE", "share of exchanges in non-generic template families that other "
@@ -170,14 +170,15 @@ SIGNAL_COLUMN = "signal_{}_mean"  # one per numeric column of exchange_signals: 
 
 _EXCHANGES = f"""
 CREATE OR REPLACE TEMP TABLE _bf_ex AS
+SELECT *, CASE WHEN gap <= {SESSION_GAP_S} THEN gap END AS session_gap
+FROM (
 SELECT *,
   t - lag(t) OVER w AS gap,
-  CASE WHEN t - lag(t) OVER w <= {SESSION_GAP_S} THEN t - lag(t) OVER w END AS session_gap,
   lag(turn_count) OVER w AS prev_turn_count,
   lag(input_tokens) OVER w AS prev_input_tokens,
   (min(t) OVER a + max(t) OVER a) / 2 AS mid_t
 FROM (
-  SELECT e.request_id, e.account_id, epoch(e.ts) AS t, e.model, e.api_key_id, e.client_ip, e.user_agent,
+  SELECT e.request_id, e.account_id, e.ts, epoch(e.ts) AS t, e.model, e.api_key_id, e.client_ip, e.user_agent,
     CASE WHEN e.system_prompt IS NOT NULL THEN hash(e.system_prompt) END AS system_prompt_hash,
     e.turn_count, e.user_turns, e.tools_defined, e.tool_results, e.image_parts,
     e.input_tokens, e.output_tokens, e.reasoning_tokens,
@@ -187,7 +188,8 @@ FROM (
     i.kind AS ip_kind, i.prefix AS ip_prefix, i.asn AS ip_asn
   FROM exchanges e LEFT JOIN ip_intel i ON i.ip = e.client_ip
   WHERE e.account_id IS NOT NULL)
-WINDOW w AS (PARTITION BY account_id ORDER BY t, request_id), a AS (PARTITION BY account_id)
+-- request_id only breaks ties between equal timestamps, so that reruns agree.
+WINDOW w AS (PARTITION BY account_id ORDER BY t, request_id), a AS (PARTITION BY account_id))
 """
 
 _MODELS = f"""
@@ -237,7 +239,7 @@ GROUP BY f.account_id
 _CAPABILITIES = f"""
 CREATE OR REPLACE TEMP TABLE _bf_capabilities AS
 WITH mass AS (
-  SELECT e.account_id, c.capability, sum(coalesce(c.confidence, 1)) AS mass
+  SELECT e.account_id, c.capability, sum(coalesce(c.confidence, 1)) AS mass, count(*) AS exchanges
   FROM exchange_capabilities c JOIN _bf_ex e USING (request_id)
   WHERE c.capability IS NOT NULL AND coalesce(c.confidence, 1) > 0
   GROUP BY e.account_id, c.capability),
@@ -245,8 +247,8 @@ shares AS (SELECT *, mass / sum(mass) OVER (PARTITION BY account_id) AS share FR
 SELECT account_id,
   -sum(share * log2(share)) AS capability_entropy,
   max(share) AS top_capability_share,
-  count_if(share >= {MIN_CAPABILITY_SHARE}) AS capabilities_over_5pct,
-  count_if(mass >= {SYSTEMATIC_MIN_EXCHANGES} AND share >= {MIN_CAPABILITY_SHARE})
+  CAST(count_if(share >= {MIN_CAPABILITY_SHARE}) AS BIGINT) AS capabilities_over_5pct,
+  count_if(exchanges >= {SYSTEMATIC_MIN_EXCHANGES} AND share >= {MIN_CAPABILITY_SHARE})
     / (SELECT count(DISTINCT capability) FROM mass)
     AS capability_coverage
 FROM shares GROUP BY account_id
@@ -359,8 +361,8 @@ def _account(ws: Workspace) -> None:
         SELECT m.account_id, {", ".join(f"{expr} AS {name}" for name, expr in field.items())},
           {age} AS account_age_days, {signup} AS signup_ip_kind
         FROM _bf_main m
-        JOIN (SELECT *, row_number() OVER (PARTITION BY account_id) AS copy FROM accounts) a
-          ON a.account_id = m.account_id AND a.copy = 1
+        JOIN (SELECT *, row_number() OVER (PARTITION BY account_id) AS nth FROM accounts) a
+          ON a.account_id = m.account_id AND a.nth = 1
         {signup_join}""")
 
 
@@ -373,7 +375,7 @@ def _assemble(ws: Workspace) -> None:
                    for name, (kind, _) in block.items()]
     if db.table_exists("_bf_signals"):
         built.append("_bf_signals")
-        select.append("_bf_signals.* EXCLUDE (account_id)")
+        select += [f'"{name}"' for name in _columns(ws, "_bf_signals") if name != "account_id"]
     joins = "".join(f" LEFT JOIN {table} USING (account_id)" for table in built)
     db.execute(f"CREATE OR REPLACE TABLE account_features AS SELECT {', '.join(select)} FROM _bf_main m{joins}")
     for table in ["_bf_ex", "_bf_models", "_bf_main", *built]:

@@ -183,7 +183,7 @@ def compute_signals(ws: Workspace, progress: ProgressFn | None = None,
                + "".join(f", {s.name} DOUBLE" for s in signals) + ")")
     query, total = batch_query(signals), ws.count("exchanges")
     top = db.scalar("SELECT max(rowid) FROM exchanges")
-    workers = os.cpu_count() or 1
+    workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     with ThreadPoolExecutor(workers) as pool:
         # rowid ranges keep each fetch bounded without holding a cursor open across statements.
         for start in range(0, (-1 if top is None else top) + 1, BATCH_ROWS):

@@ -3,7 +3,7 @@
 Each is a sum of weighted cues (see `CueSignal`), so one generic phrase ("think step by step", "rubric",
 a sensitive topic) stays weak and only the combination that harvesting needs scores high. Cues read
 `zone` (head and tail of the system prompt and the last user turn, where instructions sit) unless
-they need the layout of the whole prompt (`body`) or its very end.
+they need the layout of the whole prompt (`body`) or its very end (`user_tail`).
 """
 
 from __future__ import annotations
@@ -14,15 +14,19 @@ import pyarrow.compute as pc
 
 from .base import BODY, USER_TAIL, ZONE, Cue, CueSignal, Signal, register
 
+
+def any_of(*patterns: str) -> str:
+    return "|".join(patterns)
+
+
 # What a model's reasoning is called when someone asks for it.
-_REASONING = (r"(reasoning|thinking|thoughts?|thought process|chain[- ]of[- ](thought|reasoning|logic)|"
-              r"deliberations?|rationale|scratch ?pad|problem[- ]solving( process)?|inner monologue|"
-              r"train of thought|cognitive process)")
+_REASONING = (r"(reasoning|thinking|thoughts?|thought process|chain[- ]of[- ](thought|reasoning|logic)|deliberations?|"
+              r"rationale|scratch ?pad|problem[- ]solving( process)?|inner monologue|train of thought|cognitive process)")
 
 
 @register
 class CotElicitation(CueSignal):
-    """Asks the model to expose or reconstruct its reasoning: hidden-reasoning and exposing verbs count most, "step by step" least."""
+    """Asks to expose or reconstruct the model's reasoning: hidden reasoning and exposing verbs weigh most, "step by step" least."""
 
     name = "cot_elicitation"
     reason_code = "COT_ELICITATION"
@@ -30,54 +34,75 @@ class CotElicitation(CueSignal):
                    "beyond an ordinary 'think step by step'.")
     cues = (
         # Reasoning the model would otherwise keep to itself.
-        Cue("hidden", 0.6, rf"\b(internal|hidden|private|inner|raw|unfiltered|unredacted|secret|concealed|latent)\s+"
-                           rf"{_REASONING}|\b(normally|usually|would)\s+keep\s+(private|hidden|to yourself)"),
-        # A verb that makes reasoning into output, with the reasoning as its object.
-        Cue("expose", 0.45, rf"\b(reconstruct|recreate|articulate|externali[sz]e|narrat|reveal|expose|disclose|"
-                            rf"spell out|write out|write down|lay out|dump|transcribe|verbali[sz]e|imagine|replay)"
-                            rf"\w*\b[^.\n]{{0,40}}\b{_REASONING}|\b(reason|think)(ing)?\s+(out loud|aloud)\b|"
-                            r"\b(exactly|precisely)\s+how you (arrive|arrived|got|reach|reached|came)\b"),
-        # Reasoning for an answer that already exists: rationale back-filling for a training pair.
-        Cue("reverse", 0.35, rf"\b({_REASONING}|steps|logic)\s+(that\s+|which\s+)?(behind|leading to|led to|"
-                             r"produced|would (produce|lead to|have led to)|to arrive at)\s+(this|that|the|a|an|each|your)"
-                             r"\s+(\w+\s+)?(response|answer|solution|output|completion|result)s?\b|"
-                             r"\b(given|completed|finished|provided|existing|reference)\s+(response|answer|solution|"
-                             rf"output|completion)s?\b[^.\n]{{0,80}}\b{_REASONING}"),
+        Cue("hidden", 0.6, any_of(
+            rf"\b(internal|hidden|private|inner|raw|unfiltered|unredacted|secret|concealed|latent)\s+{_REASONING}",
+            r"\b(normally|usually|would)\s+keep\s+(private|hidden|to yourself)")),
+        # A verb that turns reasoning into output, with the reasoning as its object.
+        Cue("expose", 0.45, any_of(
+            r"\b(reconstruct|recreate|articulate|externali[sz]e|narrat|reveal|expose|disclose|spell out|write out|"
+            rf"write down|lay out|dump|transcribe|verbali[sz]e|imagine|replay)\w*\b[^.\n]{{0,40}}\b{_REASONING}",
+            r"\b(reason|think)(ing)?\s+(out loud|aloud)\b",
+            r"\b(exactly|precisely)\s+how you (arrive|arrived|got|reach|reached|came)\b",
+            r"\btrace of (how you|your) (reason|think)")),
+        # Reasoning for an answer that already exists: back-filling the rationale of a training pair.
+        Cue("reverse", 0.3, any_of(
+            rf"\b({_REASONING}|steps|logic)\s+(that\s+|which\s+)?(behind|leading to|led to|produced|would (produce|"
+            r"lead to|have led to)|to arrive at)\s+(this|that|the|a|an|each|your)\s+(\w+\s+)?(response|answer|solution|"
+            r"output|completion|result)s?\b",
+            r"\b(given|completed|finished|provided|existing|reference)\s+(\w+\s+){0,2}(response|answer|solution|output|"
+            r"completion)s?"
+            rf"\b[^.\n]{{0,80}}\b{_REASONING}")),
         # The model itself as the subject whose thinking is wanted.
         Cue("own", 0.2, r"\byour (own |entire |whole |full |complete |actual |real )?(thought process|thinking process|"
                         r"chain of thought|inner monologue|train of thought|mental process|cognitive process)\b"),
-        Cue("exhaustive", 0.3, r"\b(every|each)\s+(single\s+)?(intermediate\s+|reasoning\s+)?(step|inference|deduction|"
-                               r"thought|check|calculation|consideration)s?\b|\b(do not|don't|never|without)\s+"
-                               r"(skip|omit|leav\w* out|abbreviat)\w*|\bnothing (omitted|skipped|left out)\b|"
-                               rf"\b(full|complete|entire|whole|exhaustive|unabridged)\s+(\w+\s+)?{_REASONING}|"
-                               r"\bincluding\s+(any\s+|the\s+|all\s+)?(dead[- ]ends|corrections|mistakes|false starts|"
-                               r"backtrack|rejected|discarded|abandoned)|\bexhaustive\b|\bas you (have|think of) (it|them)\b|"
-                               r"\bnot just the (conclusion|answer|result)"),
+        Cue("exhaustive", 0.3, any_of(
+            r"\b(every|each)\s+(single\s+)?(intermediate\s+|reasoning\s+)?(step|inference|deduction|thought|check|"
+            r"calculation|consideration)s?\b",
+            r"\b(do not|don't|never|without)\s+(skip|omit|leav\w* out|abbreviat)\w*",
+            r"\bnothing (omitted|skipped|left out)\b",
+            rf"\b(full|complete|entire|whole|exhaustive|unabridged|rigorous|thorough)\s+(\w+\s+)?{_REASONING}",
+            r"\bincluding\s+(any\s+|the\s+|all\s+)?(dead[- ]ends|corrections|mistakes|false starts|backtrack|rejected|"
+            r"discarded|abandoned)",
+            r"\bexhaustive\b",
+            r"\bas you (have|think of) (it|them)\b",
+            r"\bnot just the (conclusion|answer|result)")),
         # Layout that separates a trace from an answer, as a training pair needs.
-        Cue("trace_format", 0.15, r"\bnumber(ed)?\s+(each|every|all|the)?\s*(step|one)s?\b|\bnumbered (list of )?steps\b|"
-                                  r"\b(two|separate|distinct) sections\b|['\"#*]\s*reasoning\s*['\":*]|"
-                                  r"\bfinal answer\b[^.\n]{0,30}\b(own|separate|last|single) line\b|\\boxed|\bin a box\b|"
-                                  r"\bbefore (giving|stating|writing|providing|committing to|you (give|commit|answer|state))|"
-                                  r"\bonly then\b"),
-        Cue("generic", 0.15, r"step[- ]by[- ]step|\bshow (your|all( of)? your|the|all)\s+(work|working|steps)\b|"
-                             r"\bexplain (your|the) (reasoning|thinking|logic)\b|\bthink (carefully|hard|slowly|it through|"
-                             r"this through|through)\b|\breason (briefly|carefully|it out|about)\b|\bwork (it|this) out\b|"
-                             r"\blet'?s think\b|\bwalk me through\b"),
+        Cue("trace_format", 0.15, any_of(
+            r"\bnumber(ed)?\s+(each|every|all|the)?\s*(step|one)s?\b",
+            r"\bnumbered (list of )?steps\b",
+            r"\b(two|separate|distinct) sections\b",
+            r"['\"#*]\s*reasoning\s*['\":*]",
+            r"\bfinal answer\b[^.\n]{0,30}\b(own|separate|last|single) line\b",
+            r"\\boxed|\bin a box\b",
+            r"\bbefore (giving|stating|writing|providing|committing to|you (give|commit|answer|state))",
+            r"\bonly then\b")),
+        Cue("generic", 0.15, any_of(
+            r"step[- ]by[- ]step",
+            r"\bshow (your|all( of)? your|the|all)\s+(work|working|steps)\b",
+            r"\bexplain (your|the) (reasoning|thinking|logic)\b",
+            r"\bthink (carefully|hard|slowly|it through|this through|through)\b",
+            r"\breason (briefly|carefully|it out|about)\b",
+            r"\bwork (it|this) out\b",
+            r"\blet'?s think\b",
+            r"\bwalk me through\b",
+            r"\b(include|provide|give|show) (the |your )?reasoning\b",
+            r"\bmake (your|the) reasoning explicit\b")),
     )
 
 
 # Candidate answers laid out side by side: "Output (a)" ... "Output (b)", "Assistant A's Answer" ... "[Response 2]",
-# "model_1" ... "model_2". A first and a second label, in that order.
+# "model_1" ... "model_2": a first and a second label, in that order; or the same answer slot twice in a
+# structured layout ({"output": ...}, {"output": ...}).
 _LABEL = (r"\b(output|response|answer|assistant|candidate|completion|model|generation|summary|reply|translation)s?"
           r"[ _-]?[(\[`'\"]?{}[)\]`'\"]?(\s*[:,\]\n)]|'s|’s|\s+(is|was|for|and|or|vs)\b)")
-_CANDIDATES = _LABEL.format("(a|1)") + r"[\s\S]*" + _LABEL.format("(b|2)")
-_CRITERIA = (r"\b(helpful(ness)?|relevan(ce|t)|accura(cy|te)|harmless(ness)?|honest(y)?|coheren(ce|t)|factual(ity)?|"
-             r"correct(ness)?|fluen(cy|t)|concise(ness)?|level of detail|instruction[- ]following|depth|creativity)\b")
+_SLOT = r"[\"'](output|answer|response|result|completion)[\"']\s*:"
+_CANDIDATES = any_of(_LABEL.format("(a|1)") + r"[\s\S]*" + _LABEL.format("(b|2)"), _SLOT + r"[\s\S]*" + _SLOT)
+_GRADED = r"(responses?|answers?|outputs?|completions?|replies|generations?)"
 
 
 @register
 class RewardModelGrading(CueSignal):
-    """The model used as a grader: candidate answers laid out plus a verdict or score request; a rubric alone is weak."""
+    """The model as a grader: candidate answers laid out plus a verdict or score request; a rubric alone is weak."""
 
     name = "reward_model_grading"
     reason_code = "REWARD_MODEL_GRADING"
@@ -86,28 +111,41 @@ class RewardModelGrading(CueSignal):
     inputs = {"body": BODY}
     cues = (
         Cue("candidates", 0.4, _CANDIDATES, "body"),
-        Cue("verdict", 0.3, r"\bwhich\s+(one\s+|response\s+|answer\s+|output\s+|assistant\s+|model\s+|of the (two|responses|"
-                            r"answers|outputs|assistants|models)\s+)?(is|was|did|does)\s+(better|best|preferred|more helpful|"
-                            r"superior|stronger)|\b(select|choose|pick|determine|identify|decide)\s+(the|which)\s+(\w+\s+)?"
-                            r"(better|best|preferred|stronger|winning|superior|most helpful)\b|\brank(ing|s)?\s+(the\s+|these\s+)?"
-                            r"(models|responses|answers|outputs|candidates|completions|assistants)\b|\bpairwise\b|\[\[a\]\]|"
-                            r"\bfinal verdict\b|\bpreferred\s+(output|response|answer|completion)\b|\b(a|b|1|2)\s+(is|was)\s+"
-                            r"better\b|\bleaderboard\b|\bwhich is best\b|\bpreferred by (humans|users|annotators)\b", "body"),
-        Cue("score", 0.25, r"\b(score|rate|rating|grade|points?|marks?)\b[^.\n]{0,60}\b(from|between|out of)\s+\d+|"
-                           r"\bon a scale (of|from)\b|\brubric\b|\boverall score\b|\bscores? for (assistant|response|answer|"
-                           r"output|each)", "body"),
-        Cue("grader_role", 0.2, r"\b(act as|acting as|you are|serve as|play the role of)\s+(an?\s+)?(impartial|fair|neutral|"
-                                r"objective|expert|strict|careful|helpful|unbiased)?\s*(judge|grader|evaluator|annotator|rater|"
-                                r"reward model|critic|assessor|referee)\b|\b(evaluat|assess|judg|grad|check|rat|scor|compar|"
-                                r"critiqu|rank)\w*\s+(the\s+)?(models\s+by\s+the\s+)?(quality|helpfulness|correctness|accuracy)"
-                                r"\s+of\b|\b(rate|score|grade|evaluate|judge|assess|critique|compare)\s+(the|this|each|these|"
-                                r"both|following|given|two|their|all)\s+(\w+\s+)?(responses?|answers?|outputs?|completions?|"
-                                r"replies|generations?)\b|\bhuman[- ]preferred\b|\bannotation guideline", "body"),
+        Cue("verdict", 0.3, any_of(
+            r"\bwhich\s+(one\s+|response\s+|answer\s+|output\s+|assistant\s+|model\s+|of the (two|responses|answers|"
+            r"outputs|assistants|models)\s+)?(is|was|did|does)\s+(better|best|preferred|more helpful|superior|stronger)",
+            r"\b(select|choose|pick|determine|identify|decide)\s+(the|which)\s+(\w+\s+)?(better|best|preferred|"
+            r"stronger|winning|superior|most helpful)\b",
+            r"\brank(ing|s)?\s+(the\s+|these\s+)?(models|responses|answers|outputs|candidates|completions|assistants)\b",
+            r"\b(best|better|preferred|winning)\s+(output|response|answer|completion|model)\b",
+            r"\b(a|b|1|2)\s+(is|was)\s+better\b",
+            r"\bpairwise\b|\[\[a\]\]|\bfinal verdict\b|\bleaderboard\b|\bwhich is best\b",
+            r"\bpreferred by (humans|users|annotators)\b"), "body"),
+        Cue("score", 0.25, any_of(
+            r"\b(score|rate|rating|grade|points?|marks?)\b[^.\n]{0,60}\b(from|between|out of)\s+\d+",
+            r"\bon a scale (of|from)\b",
+            r"\brubric\b|\boverall score\b",
+            r"\bscores? for (assistant|response|answer|output|each)"), "body"),
+        Cue("grader_role", 0.2, any_of(
+            r"\b(act as|acting as|you are|serve as|play the role of)\s+(an?\s+)?(impartial|fair|neutral|objective|"
+            r"expert|strict|careful|helpful|unbiased)?\s*(judge|grader|evaluator|annotator|rater|reward model|critic|"
+            r"assessor|referee)\b",
+            r"\b(evaluat|assess|judg|grad|check|rat|scor|compar|critiqu|rank)\w*\s+(the\s+)?(models\s+by\s+the\s+)?"
+            r"(quality|helpfulness|correctness|accuracy)\s+of\b",
+            r"\b(rate|score|grade|evaluate|judge|assess|critique|compare)\s+(the|this|each|these|both|following|given|"
+            rf"two|their|all)\s+(\w+\s+)?{_GRADED}\b",
+            r"\bhuman[- ]preferred\b|\bannotation guideline"), "body"),
         # A single response put up for grading (pointwise reward scoring).
-        Cue("graded_slot", 0.15, r"\[the (start|end) of\b|\b(here is|below is|following is)\s+(the|a|an)\s+(\w+\s+)?"
-                                 r"(response|answer|output|completion)\b|\b(response|answer|output|completion)\s+to\s+"
-                                 r"(be\s+)?(evaluat|grad|scor|judg|rat|review)", "body"),
-        Cue("criteria", 0.1, _CRITERIA, "body", min_count=2),
+        Cue("graded_slot", 0.15, any_of(
+            r"\[the (start|end) of\b",
+            r"(^|\n)[#*\[ \t]*(the )?(ai |model |assistant'?s? |candidate )?(response|answer|output|completion)[\]* \t]*:?"
+            r"[ \t]*\n",
+            rf"\b(here|below) (is|are)\s+(the|a|an|two|some)\s+(\w+\s+)?{_GRADED}\b",
+            rf"\b{_GRADED}\s+to\s+(be\s+)?(evaluat|grad|scor|judg|rat|review)"), "body"),
+        # Two or more named quality criteria.
+        Cue("criteria", 0.1, r"\b(helpful(ness)?|relevan(ce|t)|accura(cy|te)|harmless(ness)?|honest(y)?|coheren(ce|t)|"
+                             r"factual(ity)?|correct(ness)?|fluen(cy|t)|concise(ness)?|level of detail|"
+                             r"instruction[- ]following|depth|creativity)\b", "body", min_count=2),
     )
 
 
@@ -120,37 +158,48 @@ class CensorshipRewrite(CueSignal):
     description = ("Prompt asks for a politically 'safe' rewrite or officially acceptable answer, "
                    "typically of a politically sensitive question.")
     cues = (
-        Cue("political_compliance", 0.45,
+        Cue("political_compliance", 0.45, any_of(
             r"\bpolitical(ly)?\s+(sensitive|risky|contested|charged|controversial|problematic|incorrect|safe|neutral|"
-            r"acceptable|correct)|\b(sensitive|risky|contested|controversial)\s+political\b|\b(officially|politically|"
-            r"government)[- ](acceptable|approved|sanctioned|compliant|endorsed)|\bcontent (rules|review|regulations?|"
-            r"requirements|controls)\b|\bcensor(ship)?[- ](safe|proof|compliant|friendly)|\bpass\w*\s+(the\s+)?(government|"
-            r"state|official|regulatory)\s+(content\s+)?(review|censor|inspection|audit)|\b(official|government|state|party|"
-            r"authorities'?)\s+(guidance|guidelines|line|narrative|position|stance|standards|requirements)\b|\bregulated\s+"
-            r"(domestic\s+)?(chatbot|platform|assistant|model|service|market)\b|\bdomestic\s+(chatbot|platform)\b|"
-            r"\bcore socialist values\b|\b(avoid\w*|without|never)\s+(criticiz|criticis)\w*\s+(any\s+|the\s+)?(government|"
-            r"party|leadership|state|regime|leader)|\bapproved (answer|response|version|narrative)\b"),
-        Cue("sanitize", 0.25,
-            r"\b(remov|strip|avoid|eliminat|scrub|omit)\w*\s+(\w+\s+){0,3}(sensitive|controversial|contested|risky|taboo|"
-            r"forbidden|banned|objectionable)\b|\bwithout\s+(\w+\s+){0,2}(sensitive|controversial|contested|risky|taboo)\b|"
-            r"\bsteer\w* (away|clear) (from|of)\b|\b(neutral|safe|safer|harmless|sanitized|sanitised|innocuous|cautious|"
-            r"compliant|inoffensive)\s+(\w+\s+)?(rephrasings?|rewrites?|versions?|alternatives?|substitutes?|answers?|"
-            r"responses?|questions?|reformulations?|framing)\b|\bwithout naming\b"),
-        Cue("rewrite", 0.2,
-            r"\b(rewrite|re-write|rephrase|reword|reformulate|paraphrase|recast|reframe|rephrasings?|rewritten)\b|"
-            r"\bturn (the following|this|the (question|prompt|query))\b|\bsubstitutes? for\b|\b(answer|reply to|respond to) "
-            r"(that|the first|it) (one )?instead\b"),
-        Cue("sensitive_topic", 0.25,
-            r"tiananmen|june (4|fourth)(th)?,? 1989|\b1989 (protests|massacre|crackdown)|uyghur|uighur|xinjiang|\btibet|"
-            r"dalai lama|falun gong|liu xiaobo|cultural revolution|great leap forward|great (chinese )?famine|hong kong|"
-            r"\btaiwan\b|social credit|winnie the pooh|one[- ]party|\bccp\b|communist party|xi jinping|re-?education|"
-            r"detention camp|dissident|political prisoner|censorship|六四|天安门|法轮功|新疆|西藏|台独|达赖|习近平|文化大革命"),
+            r"acceptable|correct)",
+            r"\b(sensitive|risky|contested|controversial)\s+political\b",
+            r"\b(officially|politically|government)[- ](acceptable|approved|sanctioned|compliant|endorsed)",
+            r"\bcontent (rules|review|regulations?|requirements|controls)\b",
+            r"\bcensor(ship)?[- ](safe|proof|compliant|friendly)",
+            r"\bpass\w*\s+(the\s+)?(government|state|official|regulatory)\s+(content\s+)?(review|censor|inspection|audit)",
+            r"\b(official|government|state|party|authorities'?)\s+(guidance|guidelines|line|narrative|position|stance|"
+            r"standards|requirements)\b",
+            r"\bregulated\s+(domestic\s+)?(chatbot|platform|assistant|model|service|market)\b",
+            r"\bdomestic\s+(chatbot|platform)\b|\bcore socialist values\b",
+            r"\b(avoid\w*|without|never)\s+(criticiz|criticis)\w*\s+(any\s+|the\s+)?(government|party|leadership|state|"
+            r"regime|leader)",
+            r"\bapproved (answer|response|version|narrative)\b")),
+        Cue("sanitize", 0.25, any_of(
+            r"\b(remov|strip|avoid|eliminat|scrub|omit)\w*\s+(\w+\s+){0,3}(sensitive|controversial|contested|risky|"
+            r"taboo|forbidden|banned|objectionable)\b",
+            r"\bwithout\s+(\w+\s+){0,2}(sensitive|controversial|contested|risky|taboo)\b",
+            r"\bsteer\w* (away|clear) (from|of)\b|\bwithout naming\b",
+            r"\b(neutral|safe|safer|harmless|sanitized|sanitised|innocuous|cautious|compliant|inoffensive)\s+"
+            r"([\w-]+\s+)?(rephrasings?|rewrites?|versions?|alternatives?|substitutes?|answers?|responses?|questions?|"
+            r"reformulations?|framing)\b")),
+        Cue("rewrite", 0.2, any_of(
+            r"\b(rewrite|re-write|rephrase|reword|reformulate|paraphrase|recast|reframe|rephrasings?|rewritten)\b",
+            r"\bturn (the following|this|the (question|prompt|query))\b|\bsubstitutes? for\b",
+            r"\b(answer|reply to|respond to) (that|the first|it) (one )?instead\b")),
+        Cue("sensitive_topic", 0.25, any_of(
+            r"tiananmen|june (4|fourth)(th)?,? 1989|\b1989 (protests|massacre|crackdown)|uyghur|uighur|xinjiang|\btibet",
+            r"dalai lama|falun gong|liu xiaobo|cultural revolution|great leap forward|great (chinese )?famine|hong kong",
+            r"\btaiwan\b|social credit|winnie the pooh|one[- ]party|\bccp\b|communist party|xi jinping|re-?education",
+            r"detention camp|dissident|political prisoner|censorship",
+            r"六四|天安门|法轮功|新疆|西藏|台独|达赖|习近平|文化大革命")),
     )
 
 
 # Chat-template control tokens, and the openings of a user turn in the common templates.
 _TEMPLATE_TOKEN = r"<\|[a-z_]{1,30}\|>|<｜[^｜]{1,30}｜>|\[/?INST\]|<</?SYS>>|</?s>|<(start|end)_of_turn>"
 _ROLE_OR_SEPARATOR = r"\b(system|user|human|assistant|model|prompter)\b|[\s:#*]"
+# A system block inside the template sets up the persona; it is part of the prefix, not a query.
+_SYSTEM_BLOCK = (r"(?is)<\|im_start\|>\s*system.*?<\|im_end\|>|<\|start_header_id\|>\s*system\s*<\|end_header_id\|>.*?"
+                 r"<\|eot_id\|>|<<SYS>>.*?<</SYS>>|<start_of_turn>\s*system.*?<end_of_turn>")
 _OPEN_USER_SPECIAL = (r"(<\|im_start\|>\s*user|<\|start_header_id\|>\s*user\s*<\|end_header_id\|>|\[INST\]|"
                       r"<start_of_turn>\s*user|<\|user\|>|<\|prompter\|>|<｜user｜>|<\|start\|>\s*user(<\|message\|>)?)\s*$")
 _OPEN_USER_TEXT = r"(^|\n)\s*(###\s*)?(human|user)\s*:\s*$"
@@ -179,13 +228,14 @@ class MagpiePrefix(Signal):
 
         special, text = found("user_tail", _OPEN_USER_SPECIAL), found("user_tail", _OPEN_USER_TEXT)
         token = found("user_short", _TEMPLATE_TOKEN)
-        # Template only: nothing left once tokens, role names and separators go (checked where it can matter).
-        rows = np.flatnonzero(token | special | text)
-        short = pc.filter(batch.column("user_short"), token | special | text)
-        leftover = pc.replace_substring_regex(pc.replace_substring_regex(short, "(?i)" + _TEMPLATE_TOKEN, " "),
-                                              "(?i)" + _ROLE_OR_SEPARATOR, "")
+        # Template only: nothing left once system blocks, tokens, role names and separators go (checked only
+        # where it can matter).
+        maybe = token | special | text
+        short = pc.filter(batch.column("user_short"), maybe)
+        for pattern, by in ((_SYSTEM_BLOCK, " "), ("(?i)" + _TEMPLATE_TOKEN, " "), ("(?i)" + _ROLE_OR_SEPARATOR, "")):
+            short = pc.replace_substring_regex(short, pattern, by)
         only = np.zeros(batch.num_rows, dtype=bool)
-        only[rows] = pc.fill_null(pc.equal(leftover, ""), False).to_numpy(zero_copy_only=False)
+        only[maybe] = pc.fill_null(pc.equal(short, ""), False).to_numpy(zero_copy_only=False)
         blank = pc.fill_null(batch.column("user_blank"), False).to_numpy(zero_copy_only=False)
         return np.select([only & special, only & text, special, only & token, text, blank],
                          [1.0, 0.8, 0.7, 0.6, 0.4, 0.3], 0.0)
@@ -204,26 +254,29 @@ class SelfInstruct(CueSignal):
     name = "self_instruct"
     reason_code = "SELF_INSTRUCT"
     description = ("Prompt asks for a batch of new, diverse tasks or examples meant as model training "
-                   "or evaluation data (self-instruct style).")
+                   "data (self-instruct style).")
     inputs = {"zone": ZONE, "user_tail": USER_TAIL}
     cues = (
-        Cue("generate_many", 0.35, rf"\b(generate|create|come up with|write|produce|brainstorm|give me|make|compose|design|"
-                                   rf"propose|devise|draft|synthesi[sz]e|list)\b[^.\n]{{0,30}}\b{_COUNT}\b[^.\n]{{0,50}}"
-                                   rf"\b{_ITEMS}\b"),
-        Cue("diversity", 0.2, r"\bdivers(e|ity|ify)\b|\bvaried\b|\bvary (the|their|your)\b|\b(don'?t|do not|try not to|"
-                              r"avoid) repeat|\bavoid (repetition|duplicates?)\b|\bmaximi[sz]e (the )?(diversity|variety|"
-                              r"coverage)\b|\bwide (range|variety) of\b|\bmix (of )?(question |task )?types\b|\bdifferent "
-                              r"(types|kinds|categories|domains|difficulty)"),
-        Cue("training_use", 0.35, r"\b(will be|to be|are|get)\s+(given|used|fed|sent)\s+to\s+(a|an|the)\s+(\w+\s+){0,2}"
-                                  r"(model|llm|assistant|ai)\b|\b(train|fine[- ]?tun|instruction[- ]tun|distill|evaluat)\w*"
-                                  r"\s+(a|an|the|our|my)?\s*(\w+\s+)?(language\s+|gpt\s+|ai\s+)?(model|llm)s?\b|\bsynthetic "
-                                  r"(data|dataset|examples|instructions|conversations)\b|\b(training|fine[- ]?tuning|sft|"
-                                  r"instruction[- ]tuning)\s+(data|dataset|set|corpus|examples)\b|\bseed tasks?\b|"
-                                  r"\bself[- ]instruct\b"),
-        Cue("item_schema", 0.2, r"<noinput>|\b(input|output|instruction) field\b|\"(instruction|prompt|input|output|"
-                                r"question|answer|response)\"\s*:|\blist of \d+ \w+|\beach (task|example|item|instruction|"
-                                r"question|entry|sample) (should|must|needs to) (include|contain|have)\b|\bjsonl?\b[^.\n]"
-                                r"{0,40}\b(instruction|prompt|question)s?\b"),
+        Cue("generate_many", 0.35, r"\b(generate|create|come up with|write|produce|brainstorm|give me|make|compose|"
+                                   r"design|propose|devise|draft|synthesi[sz]e|list)\b[^.\n]{0,30}\b" + _COUNT
+                                   + r"\b[^.\n]{0,50}\b" + _ITEMS + r"\b"),
+        Cue("diversity", 0.2, any_of(
+            r"\bdivers(e|ity|ify)\b|\bvaried\b|\bvary (the|their|your)\b",
+            r"\b(don'?t|do not|try not to|avoid) repeat|\bavoid (repetition|duplicates?)\b",
+            r"\bmaximi[sz]e (the )?(diversity|variety|coverage)\b|\bwide (range|variety) of\b",
+            r"\bmix (of )?(question |task )?types\b|\bdifferent (types|kinds|categories|domains|difficulty)")),
+        Cue("training_use", 0.35, any_of(
+            r"\b(will be|to be|are|get)\s+(given|used|fed|sent)\s+to\s+(a|an|the)\s+(\w+\s+){0,2}(model|llm|assistant|ai)\b",
+            r"\b(train|fine[- ]?tun|instruction[- ]tun|distill)\w*\s+(a|an|the|our|my)?\s*(\w+\s+)?(language\s+|gpt\s+|"
+            r"ai\s+)?(model|llm)s?\b",
+            r"\bsynthetic (data|dataset|examples|instructions|conversations)\b",
+            r"\b(training|fine[- ]?tuning|sft|instruction[- ]tuning)\s+(data|dataset|set|corpus|examples)\b",
+            r"\bseed tasks?\b|\bself[- ]instruct\b")),
+        Cue("item_schema", 0.2, any_of(
+            r"<noinput>|\b(input|output|instruction) field\b",
+            r"\"(instruction|prompt|input|output|question|answer|response)\"\s*:",
+            r"\beach (task|example|item|instruction|question|entry|sample) (should|must|needs to) (include|contain|have)\b",
+            r"\bjsonl?\b[^.\n]{0,40}\b(instruction|prompt|question)s?\b")),
         # The prompt stops where the model is to start the list.
         Cue("open_list", 0.15, r"(\blist of \d+ \w+\s*:|\n\s*1\s*[.)]|\btasks?\s*:)\s*$", "user_tail"),
     )

@@ -36,7 +36,7 @@ def features(rows: list[corpus.Example]):
 
 
 def fit(rows: list[corpus.Example]) -> CapabilityClassifier:
-    model = LogisticRegression(C=C, class_weight="balanced", max_iter=3000, tol=1e-5)
+    model = LogisticRegression(C=C, class_weight="balanced", max_iter=2000, tol=1e-4)
     model.fit(features(rows), [CLASSES.index(r.label) for r in rows])
     weights = np.zeros((model.coef_.shape[1], len(CLASSES)), dtype=np.float32)
     weights[:, model.classes_] = model.coef_.T
