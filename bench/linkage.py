@@ -68,7 +68,8 @@ class Gen:
         sessions = 1 + n // 5
         owner = np.repeat(np.arange(len(ids)), n)
         k = len(owner)
-        starts = r.integers(0, 7, (len(ids), sessions.max())) * DAY + r.uniform(*hours, (len(ids), sessions.max())) * 3600
+        shape = (len(ids), sessions.max())
+        starts = r.integers(0, 7, shape) * DAY + r.uniform(*hours, shape) * 3600
         session = (r.random(k) * sessions[owner]).astype(np.int64)
         ts = T0 + starts[owner, session] + r.exponential(300, k)
         fam = None if family is None else (family[owner] if isinstance(family, np.ndarray) else np.full(k, family))

@@ -47,6 +47,21 @@ def test_hub_ip_of_3000_accounts_creates_bounded_edges(mem_ws, world):
     assert mem_ws.count("account_clusters") == 0
 
 
+def test_heavy_hub_is_sampled_into_a_short_connected_component(mem_ws, world):
+    n, cfg = 500, LinkageConfig(method="components", cluster_min_weight=0.2)
+    for i in range(n):  # one non-generic template on 500 accounts, nothing else shared
+        a = world.account(f"t{i:03d}", T0 - timedelta(days=i))
+        world.request(a, T0 + timedelta(seconds=613 * i), world.home_ip(), ua=f"client-{i}", family=77)
+    world.write(mem_ws)
+    stats = build_linkage(mem_ws, cfg)
+    assert stats.hub_indicators == 2  # the template, and the home ASN (too light to seed pairs)
+    assert stats.candidate_pairs <= n * cfg.hub_fanout
+    assert mem_ws.sql("SELECT count(DISTINCT cluster_id) AS c, count(*) AS n FROM account_clusters").to_pylist() == [
+        {"c": 1, "n": n}]
+    steps = components(mem_ws, "SELECT account_a AS a, account_b AS b FROM account_links", "cc")
+    assert steps <= 15  # random cycles: a diameter like log n, not n / (2 * fanout)
+
+
 def test_hub_adds_weight_to_pairs_linked_anyway(mem_ws, world):
     hub = world.ip("45.77.50.1", "hosting", 20473)
     for i in range(300):
@@ -88,6 +103,6 @@ def test_config_is_validated_and_merged():
     with pytest.raises(ValueError, match="unknown"):
         LinkageConfig.from_mapping({"prior": {"phone": 0.5}})
     with pytest.raises(ValueError, match="hub_k"):
-        LinkageConfig(hub_k=4, hub_fanout=3)
+        LinkageConfig(hub_k=0)
     with pytest.raises(ValueError, match="method"):
         LinkageConfig(method="louvain")

@@ -64,6 +64,8 @@ def test_hydra_is_one_coordinated_dense_cluster(mem_ws, world):
     per_account = mem_ws.sql("SELECT * FROM account_linkage WHERE account_id LIKE 'hy%'").to_pylist()
     assert all(r["sync"] and r["dense_block"] == 1 and len(r["top_links"]) == CFG.top_links for r in per_account)
     assert stats.dense_blocks[0]["accounts"] == len(hydra)
+    assert not mem_ws.sql("SELECT table_name FROM information_schema.tables "
+                          "WHERE starts_with(table_name, '_linkage_')").num_rows  # scratch dropped
 
 
 def test_low_and_slow_is_found_by_its_templates_alone(mem_ws, world):

@@ -162,10 +162,15 @@ def test_no_label_leak_in_ids_fields_or_order(run):
 
 def test_hydra_fails_over(run):
     arch = {t["account_id"]: t["archetype"] for t in run["truth_a"]}
-    hydra = [r for r in run["ex"] if arch[r["account_id"]] == "hydra_proxy"]
-    half = len(hydra) // 2
-    first, second = {r["account_id"] for r in hydra[:half]}, {r["account_id"] for r in hydra[half:]}
-    assert first - second and second - first  # some go quiet, others take over
+    span = defaultdict(list)
+    for r in run["ex"]:
+        if arch[r["account_id"]] == "hydra_proxy":
+            span[r["account_id"]].append(r["timestamp"])
+    stamps = sorted(t for ts in span.values() for t in ts)
+    early, late = stamps[len(stamps) // 4], stamps[3 * len(stamps) // 4]
+    assert any(ts[-1] < early for ts in span.values())  # some accounts go quiet early...
+    assert any(ts[0] > early for ts in span.values())  # ...fresh ones take over...
+    assert sum(ts[-1] > late for ts in span.values()) < len(span)  # ...and not all last to the end
 
 
 def test_other_formats_match_jsonl(run, tmp_path):
@@ -189,7 +194,7 @@ def test_target_exchanges_and_gzip(tmp_path):
 
 
 def test_shifted_is_a_different_world(tmp_path):
-    s = simulate(tmp_path, accounts=150, days=1.5, seed=5, preset="shifted", fmt="jsonl")
+    s = simulate(tmp_path, accounts=100, days=1, seed=5, preset="shifted", fmt="jsonl")
     ex = read_jsonl(tmp_path / "exchanges.jsonl")
     models = {r["request"]["model"] for r in ex}
     assert models.isdisjoint({*PRESETS["default"].models, PRESETS["default"].new_model})
@@ -200,14 +205,14 @@ def test_shifted_is_a_different_world(tmp_path):
 
 
 def test_pivot_moves_fast_people_slowly(tmp_path):
-    cfg = dataclasses.replace(PRESETS["default"], release_day=0.5)
-    simulate(tmp_path, accounts=120, days=2.5, seed=4, fmt="jsonl", config=cfg)
+    cfg = dataclasses.replace(PRESETS["default"], release_day=0.4)
+    simulate(tmp_path, accounts=80, days=2, seed=4, fmt="jsonl", config=cfg)
     arch = {t["account_id"]: t["archetype"] for t in read_csv(tmp_path / "truth_accounts.csv")}
     late = Counter()
     for r in read_jsonl(tmp_path / "exchanges.jsonl"):
-        if r["timestamp"] >= "2026-02-03T12:00":  # a day after the release
-            a = "pivot" if arch[r["account_id"]] == "coding_pivot" else "people" if arch[r["account_id"]] == "chat_user" else None
-            late[(a, r["request"]["model"] == cfg.new_model)] += 1
+        if r["timestamp"] >= "2026-02-03T10:00":  # a day after the release
+            who = {"coding_pivot": "pivot", "chat_user": "people"}.get(arch[r["account_id"]])
+            late[(who, r["request"]["model"] == cfg.new_model)] += 1
     pivot = late[("pivot", True)] / (late[("pivot", True)] + late[("pivot", False)])
     people = late[("people", True)] / (late[("people", True)] + late[("people", False)])
     assert pivot > 0.35 and people < 0.2
@@ -219,7 +224,7 @@ def test_builtin_fallback(tmp_path, monkeypatch):
     s = simulate(tmp_path / "out", accounts=60, days=1, seed=3, fmt="jsonl")
     assert s.sources == ("builtin",)
     ex = read_jsonl(tmp_path / "out" / "exchanges.jsonl")
-    assert len(ex) == s.exchanges > 0 and set(s.exchanges_by_archetype) == set(ARCHETYPES)
+    assert len(ex) == s.exchanges > 0 and set(s.accounts_by_archetype) == set(ARCHETYPES)
     for r in ex:
         ipaddress.ip_address(r["client_ip"])
 

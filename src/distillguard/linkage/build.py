@@ -12,14 +12,12 @@ from . import cluster, dense, indicators, project, synchrony
 from .config import LinkageConfig
 
 ProgressFn = Callable[[int, int], None]
-SCRATCH = ("_linkage_prior", "_linkage_kind", "_linkage_type", "_linkage_free_mail", "_linkage_net", "_linkage_raw",
-           indicators.IND, project.CONTRIB, project.RING, project.PAIRS, synchrony.SYNC_RAW, dense.DENSE)
 
 
 @dataclass
 class LinkageStats:
     indicators: int = 0  # account_indicators rows
-    hub_indicators: int = 0  # indicators on more than hub_k accounts (ring-sampled, not cliqued)
+    hub_indicators: int = 0  # indicators on more than hub_k accounts: no clique (see project.py)
     candidate_pairs: int = 0  # pairs linked by some indicator before synchrony: what it tested
     coactive_pairs: int = 0
     roundrobin_pairs: int = 0
@@ -46,8 +44,10 @@ def build_linkage(ws: Workspace, config: LinkageConfig | None = None,
             stats.seconds[name] = round(time.perf_counter() - started, 3)
             if progress:
                 progress(done, len(stages))
-    finally:
-        for table in SCRATCH:
+    finally:  # also after a failure, so a rerun starts clean
+        scratch = ws.sql("SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
+                         "AND starts_with(table_name, '_linkage_')").column(0).to_pylist()
+        for table in scratch:
             ws.backend.execute(f"DROP TABLE IF EXISTS {table}")
     return stats
 

@@ -26,8 +26,9 @@ DENSE = "_linkage_dense"  # account_id, block (1 = densest), density
 
 def peel(rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, n_rows: int, n_cols: int
          ) -> tuple[np.ndarray, np.ndarray, float]:
-    """The densest set found by peeling: (mask over rows in it, mask over columns in it, its density). Indicators are nodes
-    n_rows.. of one graph with the accounts; lazy heap entries, so each edge costs O(log E)."""
+    """The densest set found by peeling: (mask over rows in it, mask over columns in it, its density).
+    Indicators are nodes n_rows.. of one graph with the accounts; lazy heap entries, so each edge costs
+    O(log E)."""
     heads = np.concatenate([rows, cols + n_rows])
     tails = np.concatenate([cols + n_rows, rows])
     w = np.concatenate([weights, weights])

@@ -21,7 +21,7 @@ IND_COLUMNS = ("account_id VARCHAR, indicator_type VARCHAR, indicator_value VARC
 
 
 def _values(rows: list[tuple], columns: str) -> str:
-    """A literal VALUES table; every key comes from the validated config, never from data."""
+    """A literal VALUES table of config values (validated names, floats) and the packaged free-mail list."""
     body = ", ".join("(" + ", ".join(repr(v) if isinstance(v, str) else f"{float(v)!r}" for v in row) + ")"
                      for row in rows)
     return f"(SELECT * FROM (VALUES {body}) t({columns}))"
@@ -146,4 +146,5 @@ def weigh(ws: Workspace, cfg: LinkageConfig, raw: str, *, append: bool = False) 
         SELECT r.account_id, r.indicator_type, r.indicator_value, max(r.exchanges),
                w.tell * greatest(w.floor, w.idf), w.n, w.tell, w.grp
         FROM {raw} r JOIN w USING (indicator_type, indicator_value)
-        WHERE w.tell > 0 GROUP BY r.account_id, r.indicator_type, r.indicator_value, w.tell, w.floor, w.idf, w.n, w.grp""")
+        WHERE w.tell > 0
+        GROUP BY r.account_id, r.indicator_type, r.indicator_value, w.tell, w.floor, w.idf, w.n, w.grp""")

@@ -5,11 +5,12 @@ Which indicators create pairs. An indicator *seeds* pairs only when its weight r
 link anyone by itself, and letting it seed would fill the graph (and the synchrony search) with pairs
 that end below ``min_link_weight``. A seeding indicator held by n <= hub_k accounts adds its weight to
 each of its n(n-1)/2 pairs. A larger one (a card or a template on thousands of accounts) creates no
-clique: it links each of its accounts to the next ``hub_fanout`` accounts in an order hashed from the
-indicator (a ring: n * hub_fanout pairs, a sparse random-like graph that keeps a huge campaign connected).
+clique: its accounts are put in ``hub_fanout`` hashed orders and each linked to its successor in every
+order, n * hub_fanout pairs at most. Unlike one ring with longer steps, a union of random cycles is an
+expander: its diameter grows like log n, so a huge campaign stays one connected, short-hop component.
 
 Every indicator that did not add its weight through a clique (hubs and weak ones) adds it to each pair
-seeded anyway, by a clique, a ring or synchrony, whose two accounts both hold it: a shared CGNAT address
+seeded anyway, by a clique, a cycle or synchrony, whose two accounts both hold it: a shared CGNAT address
 says little alone but counts next to a shared template. So one indicator creates at most
 max(hub_k^2 / 2, n * hub_fanout) pairs, and a 5,000-account hub none or 5,000 * hub_fanout.
 """
@@ -21,7 +22,7 @@ from .config import LinkageConfig
 from .indicators import IND
 
 CONTRIB = "_linkage_contrib"  # a, b, grp, indicator_type, indicator_value, w: one row per (pair, indicator)
-RING = "_linkage_ring"  # a, b: pairs a hub's ring sampled
+RING = "_linkage_ring"  # a, b: pairs sampled from hubs' cycles
 PAIRS = "_linkage_pairs"  # a, b: every linked pair, the candidates of the synchrony search
 
 
@@ -32,7 +33,7 @@ def start(ws: Workspace) -> None:
 
 
 def expand(ws: Workspace, cfg: LinkageConfig, sync: bool) -> None:
-    """Clique contributions and ring pairs of the `sync` indicators of `_linkage_ind`, or of all others."""
+    """Clique contributions and cycle pairs of the `sync` indicators of `_linkage_ind`, or of all others."""
     k, fanout = int(cfg.hub_k), int(cfg.hub_fanout)
     op = "=" if sync else "<>"
     seed = float(cfg.min_seed_weight)
@@ -46,14 +47,15 @@ def expand(ws: Workspace, cfg: LinkageConfig, sync: bool) -> None:
     ws.backend.execute(f"""
         INSERT INTO {RING}
         WITH h AS (
-            SELECT account_id, indicator_type, indicator_value, n,
-                   row_number() OVER (PARTITION BY indicator_type, indicator_value
-                                      ORDER BY md5(indicator_value || '|' || account_id), account_id) - 1 AS r
-            FROM {IND} WHERE n > {k} AND weight >= {seed} AND indicator_type {op} 'sync')
+            SELECT account_id, indicator_type, indicator_value, n, o.cycle,
+                   row_number() OVER (PARTITION BY indicator_type, indicator_value, o.cycle
+                                      ORDER BY md5(o.cycle || '|' || indicator_value || '|' || account_id),
+                                               account_id) - 1 AS r
+            FROM {IND} CROSS JOIN range({fanout}) o(cycle)
+            WHERE n > {k} AND weight >= {seed} AND indicator_type {op} 'sync')
         SELECT DISTINCT least(x.account_id, y.account_id), greatest(x.account_id, y.account_id)
-        FROM h x CROSS JOIN range(1, {fanout + 1}) s(step)
-        JOIN h y ON y.indicator_type = x.indicator_type AND y.indicator_value = x.indicator_value
-                AND y.r = (x.r + s.step) % x.n""")
+        FROM h x JOIN h y ON y.indicator_type = x.indicator_type AND y.indicator_value = x.indicator_value
+                         AND y.cycle = x.cycle AND y.r = (x.r + 1) % x.n""")
 
 
 def pairs(ws: Workspace) -> int:

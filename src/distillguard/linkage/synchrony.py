@@ -7,8 +7,9 @@ Three detectors, each a few SQL statements:
   with as many active buckets would (lift = shared * T / (|A| * |B|), T = buckets with any traffic),
   over several clock hours (a class in one lab session is in step for an hour, a campaign for days);
 * round-robin: a load balancer that deals requests out to accounts in turn makes any two of them
-  alternate. Inside the span both are active, the Wald-Wolfowitz runs test scores how much more often
-  the merged request sequence switches account than chance, and the two volumes must be near-equal;
+  alternate. Inside the span both are active (its first ``rr_span_s``, which bounds the work a pair of
+  very busy accounts costs), the Wald-Wolfowitz runs test scores how much more often the merged request
+  sequence switches account than chance, and the two volumes must be near-equal;
 * pivot: accounts already active before a model first appears whose first use of it falls in the same
   ``pivot_window_s`` bucket within ``pivot_horizon_s`` of its appearance.
 
@@ -52,7 +53,7 @@ def _coactive(ws: Workspace, cfg: LinkageConfig) -> int:
 
 
 def _roundrobin(ws: Workspace, cfg: LinkageConfig) -> int:
-    least = int(cfg.rr_min_requests)
+    least, span = int(cfg.rr_min_requests), int(cfg.rr_span_s) * 1_000_000
     # Integer pair ids and microsecond times: the per-pair sort below runs several times faster on them.
     ws.backend.execute(f"""
         CREATE OR REPLACE TABLE _linkage_ts AS
@@ -61,7 +62,8 @@ def _roundrobin(ws: Workspace, cfg: LinkageConfig) -> int:
     ws.backend.execute(f"""
         CREATE OR REPLACE TABLE _linkage_span AS
         WITH st AS (SELECT account_id, min(t) AS lo, max(t) AS hi, count(*) AS n FROM _linkage_ts GROUP BY ALL)
-        SELECT row_number() OVER () AS pid, p.a, p.b, greatest(sa.lo, sb.lo) AS lo, least(sa.hi, sb.hi) AS hi
+        SELECT row_number() OVER () AS pid, p.a, p.b, greatest(sa.lo, sb.lo) AS lo,
+               least(sa.hi, sb.hi, greatest(sa.lo, sb.lo) + {span}) AS hi
         FROM {PAIRS} p JOIN st sa ON sa.account_id = p.a JOIN st sb ON sb.account_id = p.b
         WHERE sa.n >= {least} AND sb.n >= {least} AND greatest(sa.lo, sb.lo) < least(sa.hi, sb.hi)""")
     ws.backend.execute(f"""
@@ -73,7 +75,8 @@ def _roundrobin(ws: Workspace, cfg: LinkageConfig) -> int:
             SELECT s.pid, e.t, false FROM _linkage_span s
             JOIN _linkage_ts e ON e.account_id = s.b AND e.t BETWEEN s.lo AND s.hi),
         sw AS (
-            SELECT pid, is_a, CASE WHEN is_a <> lag(is_a) OVER (PARTITION BY pid ORDER BY t, is_a) THEN 1 ELSE 0 END AS sw
+            SELECT pid, is_a,
+                   CASE WHEN is_a <> lag(is_a) OVER (PARTITION BY pid ORDER BY t, is_a) THEN 1 ELSE 0 END AS sw
             FROM ev),
         agg AS (
             SELECT pid, count(*) FILTER (WHERE is_a)::DOUBLE AS n1, count(*) FILTER (WHERE NOT is_a)::DOUBLE AS n2,

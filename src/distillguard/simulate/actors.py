@@ -109,7 +109,8 @@ class Actor:
         conv = self.conv(w, acct, kind, turn, thread)
         keys = acct.keys
         key = keys[0] if len(keys) == 1 or w.r.random() < 0.6 else keys[w.r.randrange(len(keys))]
-        rec = w.b.record(ms, acct.id, key, ip, client or acct.client, w.model(ms, acct, self.curve), conv, self.throttle)
+        model = w.model(ms, acct, self.curve)
+        rec = w.b.record(ms, acct.id, key, ip, client or acct.client, model, conv, self.throttle)
         w.emit(ms, rec, acct.distill if distill is None else distill, acct.archetype)
 
     def conv(self, w: World, acct: Account, kind: str, turn: int, thread):
@@ -144,8 +145,9 @@ class Bench(Actor):
             self.shared["item"] = item = self.shared.get("item", 0) + 1
             conv = w.k.benchmark(self.shared["suite"], item)
             for j, model in enumerate(models):
-                rec = w.b.record(ms + 700 * j, acct.id, acct.keys[0], acct.ip(), acct.client, model, conv, self.throttle)
-                w.emit(ms + 700 * j, rec, False, acct.archetype)
+                at = ms + 700 * j
+                w.emit(at, w.b.record(at, acct.id, acct.keys[0], acct.ip(), acct.client, model, conv, self.throttle),
+                       False, acct.archetype)
 
 
 class Proxy(Actor):
@@ -226,12 +228,6 @@ def campaign_profile(w: World, tz: float, emulate: float) -> int:
         flat = schedule.diurnal(w.n_slices, w.spd, w.weekday0, 0, "flat")
         return schedule.blend(flat, schedule.diurnal(w.n_slices, w.spd, w.weekday0, tz, "day"), emulate)
     return w.profile(("campaign", tz, round(emulate, 3)), make)
-
-
-def org_for(w: World, kind: str) -> str | None:
-    """Whether a (claimed) account type comes with an org; the same odds for every archetype."""
-    p = {"enterprise": 1.0, "reseller": 1.0, "startup": 0.8, "research": 0.7, "education": 0.6}.get(kind, 0.05)
-    return w.org() if w.r.random() < p else None
 
 
 def kind_of(r: random.Random, mix: dict[str, float]) -> str:

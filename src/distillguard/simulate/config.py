@@ -43,7 +43,8 @@ DEFAULT_RATES = {
     "legit_reseller": 900, "reasoning_harvest": 90, "agentic_harvest": 60,
     "coding_pivot": 400, "hydra_proxy": 100, "low_and_slow": 25,
 }
-DEFAULT_CAMPAIGNS = {"reasoning_harvest": 1, "agentic_harvest": 1, "coding_pivot": 1, "hydra_proxy": 1, "low_and_slow": 2}
+DEFAULT_CAMPAIGNS = {"reasoning_harvest": 1, "agentic_harvest": 1, "coding_pivot": 1, "hydra_proxy": 1,
+                     "low_and_slow": 2}
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,9 @@ class SimConfig:
 
     name: str = "default"  # preset name, recorded in the summary
     start: str = "2026-02-02T00:00:00Z"  # first instant of the simulated window (UTC)
-    mix: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_MIX))  # share of accounts per archetype (normalised)
-    rates: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_RATES))  # mean exchanges per account per day
-    campaigns: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_CAMPAIGNS))  # separate campaigns per distill archetype
+    mix: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_MIX))  # share of accounts per archetype
+    rates: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_RATES))  # exchanges per account per day
+    campaigns: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_CAMPAIGNS))  # campaigns per distill type
     camouflage: float = 0.2  # 0..1: how hard campaigns imitate benign timing, IPs, cards, clients and content
     wording: str = "a"  # bank of template wordings used by campaigns, apps and eval suites ("a" or "b")
     models: tuple[str, ...] = ("frontier-large-2025-09", "frontier-fast-2025-06")  # models before the release

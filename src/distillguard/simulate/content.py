@@ -58,7 +58,8 @@ class Content:
     def p(self, seq):
         return seq[int(self.r.random() * len(seq))]
 
-    def conv(self, messages: list, out: int, answer: str = "", tools: tuple | None = None, chars: int | None = None) -> Conv:
+    def conv(self, messages: list, out: int, answer: str = "", tools: tuple | None = None,
+             chars: int | None = None) -> Conv:
         if chars is None:
             chars = size(messages)
         if tools:
@@ -116,13 +117,15 @@ class Content:
     def image(self) -> dict:
         r = self.r
         if r.random() < 0.5:
-            return {"type": "image_url", "image_url": {"url": f"https://files.example-cdn.com/u/{r.getrandbits(64):016x}.jpg"}}
+            url = f"https://files.example-cdn.com/u/{r.getrandbits(64):016x}.jpg"
+            return {"type": "image_url", "image_url": {"url": url}}
         blob = base64.b64encode(r.randbytes(60)).decode()
         return {"type": "image_url", "image_url": {"url": f"data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAA{blob}"}}
 
     def vision(self) -> Conv:
         q = self.p(ph.VISION_Q)
-        return self.conv([{"role": "user", "content": [{"type": "text", "text": q}, self.image()]}], 350, chars=len(q) + IMAGE_CHARS)
+        msg = {"role": "user", "content": [{"type": "text", "text": q}, self.image()]}
+        return self.conv([msg], 350, chars=len(q) + IMAGE_CHARS)
 
     def homework(self, topic: int) -> Conv:
         tpl, slots = ph.HOMEWORK[topic % len(ph.HOMEWORK)]
@@ -197,7 +200,8 @@ class Content:
         props = params.get("properties", {})
         words = self._words.get(question)
         if words is None:
-            words = self._words[question] = [t.strip(".,?!'\"") for t in question.split() if len(t) > 3] or list(ph.CITIES)
+            words = [t.strip(".,?!'\"") for t in question.split() if len(t) > 3] or list(ph.CITIES)
+            self._words[question] = words
         out = {}
         for name in params.get("required", list(props)[:1]):
             t = props.get(name, {})
@@ -233,7 +237,8 @@ class Content:
         task = self.p(ph.COMPUTER_TASK).format(n=r.randint(2, 6), city=self.p(ph.CITIES))
         msgs = [user(task)]
         for _ in range(r.randrange(0, 4)):
-            call = self.tool_call(COMPUTER, {"action": self.p(("click", "type", "scroll")), "x": r.randint(0, 1280), "y": r.randint(0, 800)})
+            action = {"action": self.p(("click", "type", "scroll")), "x": r.randint(0, 1280), "y": r.randint(0, 800)}
+            call = self.tool_call(COMPUTER, action)
             msgs.append({"role": "assistant", "content": None, "tool_calls": [call]})
             msgs.append({"role": "tool", "tool_call_id": call["id"], "content": "screenshot attached"})
         msgs.append({"role": "user", "content": [{"type": "text", "text": "Current screen:"}, self.image()]})
@@ -249,21 +254,26 @@ def _parse_judge(tpl: str) -> list[tuple[str, list[str]]]:
 
 COMPUTER = {"type": "function", "function": {
     "name": "computer", "description": "Control the desktop: screenshot, click, type, scroll.",
-    "parameters": {"type": "object", "properties": {"action": {"type": "string", "enum": ["screenshot", "click", "type", "scroll", "key"]},
-                                                    "x": {"type": "integer"}, "y": {"type": "integer"}, "text": {"type": "string"}},
-                   "required": ["action"]}}}
+    "parameters": {"type": "object", "required": ["action"], "properties": {
+        "action": {"type": "string", "enum": ["screenshot", "click", "type", "scroll", "key"]},
+        "x": {"type": "integer"}, "y": {"type": "integer"}, "text": {"type": "string"}}}}}
 COMPUTER_TOOLS = (COMPUTER,)
 
 
-AGENT_TOOLS = tuple({"type": "function", "function": {"name": n, "description": d, "parameters": {"type": "object", "properties": p, "required": list(p)[:1]}}}
-                    for n, d, p in (
+AGENT_TOOLS = tuple({"type": "function", "function": {
+    "name": n, "description": d, "parameters": {"type": "object", "properties": p, "required": list(p)[:1]}}}
+    for n, d, p in (
     ("read_file", "Read a file from the workspace.", {"path": {"type": "string"}}),
     ("write_file", "Create or overwrite a file.", {"path": {"type": "string"}, "content": {"type": "string"}}),
-    ("run_command", "Run a shell command and return its output.", {"command": {"type": "string"}, "timeout": {"type": "integer"}}),
-    ("search_code", "Search the repository for a pattern.", {"pattern": {"type": "string"}, "glob": {"type": "string"}}),
+    ("run_command", "Run a shell command and return its output.",
+     {"command": {"type": "string"}, "timeout": {"type": "integer"}}),
+    ("search_code", "Search the repository for a pattern.",
+     {"pattern": {"type": "string"}, "glob": {"type": "string"}}),
 ))
-FILES = ("src/app.py", "src/utils.py", "tests/test_app.py", "package.json", "src/index.ts", "README.md", "lib/parser.go", "Makefile")
+FILES = ("src/app.py", "src/utils.py", "tests/test_app.py", "package.json", "src/index.ts", "README.md", "lib/parser.go",
+         "Makefile")
 COMMANDS = ("pytest -q", "npm test", "go test ./...", "git diff --stat", "ls -la src", "make build")
+PATTERNS = ("TODO", "def main", "import", "error")
 
 
 class AgentSession:
@@ -279,10 +289,13 @@ class AgentSession:
         conv = k.conv(list(self.messages), 380, tools=AGENT_TOOLS, chars=self.chars)
         tool = k.p(AGENT_TOOLS)
         name = tool["function"]["name"]
-        args = {"path": k.p(FILES)} if name in ("read_file", "write_file") else (
-            {"command": k.p(COMMANDS)} if name == "run_command" else {"pattern": k.p(("TODO", "def main", "import", "error"))})
+        if name == "run_command":
+            args = {"command": k.p(COMMANDS)}
+            result = f"{k.r.randint(1, 60)} passed, {k.r.randint(0, 3)} failed"
+        else:
+            args = {"pattern": k.p(PATTERNS)} if name == "search_code" else {"path": k.p(FILES)}
+            result = k.p(k.c.snippets)[:800]
         call = k.tool_call(tool, args)
-        result = k.p(k.c.snippets)[:800] if name != "run_command" else f"{k.r.randint(1, 60)} passed, {k.r.randint(0, 3)} failed"
         self.messages += [{"role": "assistant", "content": None, "tool_calls": [call]},
                           {"role": "tool", "tool_call_id": call["id"], "content": result}]
         self.chars += len(call["function"]["arguments"]) + len(result) + 60

@@ -20,7 +20,8 @@ from . import builtin
 SHAREGPT_WINDOWS = 6  # sample windows spread across the file (it is 125 MB and truncated at the end)
 SHAREGPT_WINDOW_BYTES = 2_000_000
 MAX_CHARS = 2500  # cap on one message's text: keeps records at realistic, bounded sizes
-CODEY = re.compile(r"```|\bdef |#include|console\.log|\bSELECT\b|\bimport |\b(python|javascript|typescript|java|sql|regex|function|code|bug|error)\b", re.I)
+CODEY = re.compile(r"```|\bdef |#include|console\.log|\bSELECT\b|\bimport |"
+                   r"\b(python|javascript|typescript|java|sql|regex|function|code|bug|error)\b", re.I)
 
 
 @dataclass(frozen=True)

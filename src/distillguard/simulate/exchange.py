@@ -19,15 +19,19 @@ from .content import Conv
 
 # User agents by family. Archetypes draw from overlapping mixes of these families.
 UA = {
-    "openai_py": ("OpenAI/Python 1.55.3", "OpenAI/Python 1.58.1", "OpenAI/Python 1.61.0", "OpenAI/Python 1.66.2", "AsyncOpenAI/Python 1.61.0"),
+    "openai_py": ("OpenAI/Python 1.55.3", "OpenAI/Python 1.58.1", "OpenAI/Python 1.61.0", "OpenAI/Python 1.66.2",
+                  "AsyncOpenAI/Python 1.61.0"),
     "openai_js": ("OpenAI/JS 4.77.0", "OpenAI/JS 4.85.1", "OpenAI/JS 4.89.0"),
-    "anthropic": ("Anthropic/Python 0.42.0", "Anthropic/Python 0.49.0", "Anthropic/TypeScript 0.36.3", "Anthropic/TypeScript 0.39.0"),
+    "anthropic": ("Anthropic/Python 0.42.0", "Anthropic/Python 0.49.0", "Anthropic/TypeScript 0.36.3",
+                  "Anthropic/TypeScript 0.39.0"),
     "langchain": ("langchain-openai/0.3.7 OpenAI/Python 1.61.0", "langchain-anthropic/0.3.9 Anthropic/Python 0.49.0"),
-    "http": ("python-httpx/0.27.2", "python-httpx/0.28.1", "python-requests/2.32.3", "curl/8.5.0", "curl/7.88.1", "axios/1.7.9", "Go-http-client/2.0"),
+    "http": ("python-httpx/0.27.2", "python-httpx/0.28.1", "python-requests/2.32.3", "curl/8.5.0", "curl/7.88.1",
+             "axios/1.7.9", "Go-http-client/2.0"),
     "browser": ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/132.0.0.0 Safari/537.36",
                 "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.2 Safari/605.1.15",
                 "Mozilla/5.0 (X11; Linux x86_64; rv:134.0) Gecko/20100101 Firefox/134.0"),
-    "mobile": ("okhttp/4.12.0", "MyAssistant/3.2.1 (iPhone; iOS 18.2; Scale/3.00)", "Dalvik/2.1.0 (Linux; U; Android 14; Pixel 8 Build/AP2A)"),
+    "mobile": ("okhttp/4.12.0", "MyAssistant/3.2.1 (iPhone; iOS 18.2; Scale/3.00)",
+               "Dalvik/2.1.0 (Linux; U; Android 14; Pixel 8 Build/AP2A)"),
     # Coding-agent front ends wrap an SDK and prepend their own product token (fictional names here).
     "agent": ("code-agent/0.3.1 OpenAI/JS 4.85.1", "devpilot-cli/2.4.0 OpenAI/Python 1.61.0",
               "repo-assistant/3.4.0 Anthropic/TypeScript 0.36.3", "agentkit/0.24 python-httpx/0.27.2"),
@@ -46,13 +50,15 @@ class Client(NamedTuple):
     think: int  # typical reasoning tokens (0 when reasoning is off)
 
 
-def pick_client(rng: random.Random, families: dict[str, float], styles: dict[str, float], messages_share: float) -> Client:
+def pick_client(rng: random.Random, families: dict[str, float], styles: dict[str, float],
+                messages_share: float) -> Client:
     endpoint = ENDPOINT_MESSAGES if rng.random() < messages_share else ENDPOINT_CHAT
     # SDK user agents must match the endpoint's wire format; generic HTTP clients and agents fit both.
     fam = [f for f in families if (f == "anthropic") == (endpoint == ENDPOINT_MESSAGES) or f in ("http", "agent")]
     fam = fam or (["anthropic"] if endpoint == ENDPOINT_MESSAGES else ["openai_py"])
-    family = rng.choices(fam, [families[f] for f in fam])[0]
-    return restyle(rng, Client(rng.choice(UA[family]), endpoint, "", {}, 0, 0), rng.choices(list(styles), list(styles.values()))[0])
+    family = rng.choices(fam, [families.get(f, 1.0) for f in fam])[0]
+    style = rng.choices(list(styles), list(styles.values()))[0]
+    return restyle(rng, Client(rng.choice(UA[family]), endpoint, "", {}, 0, 0), style)
 
 
 def restyle(r: random.Random, client: Client, style: str) -> Client:
@@ -75,10 +81,12 @@ def restyle(r: random.Random, client: Client, style: str) -> Client:
     elif style == "reasoning":
         if chat:
             effort = r.choice(("high", "high", "medium"))
-            p, cap, think = {"reasoning_effort": effort, "max_completion_tokens": 32768}, 32768, {"high": 6000, "medium": 2500}[effort]
+            p, cap = {"reasoning_effort": effort, "max_completion_tokens": 32768}, 32768
+            think = {"high": 6000, "medium": 2500}[effort]
         else:
             budget = r.choice((8000, 16000, 24000))
-            p, cap, think = {"max_tokens": 32000, "thinking": {"type": "enabled", "budget_tokens": budget}}, 32000, budget // 2
+            p, cap, think = {"max_tokens": 32000, "thinking": {"type": "enabled", "budget_tokens": budget}}, 32000, budget
+            think //= 2  # thinking rarely uses the whole budget
     elif style == "agent":
         p, cap = {"temperature": 0, "max_tokens": 8192, "stream": True}, 8192
     else:  # sampling: several completions per prompt at high temperature
@@ -106,7 +114,8 @@ def _anthropic(messages: list, tools: tuple | None, cache: dict) -> tuple[str | 
                 out.append({"role": "user", "content": [block]})
             continue
         if isinstance(c, list):
-            blocks = [{"type": "text", "text": p["text"]} if p["type"] == "text" else _image_block(p["image_url"]["url"]) for p in c]
+            blocks = [{"type": "text", "text": p["text"]} if p["type"] == "text"
+                      else _image_block(p["image_url"]["url"]) for p in c]
         elif c is None:
             blocks = []
         else:
@@ -168,7 +177,8 @@ class Builder:
                     body["tool_choice"] = "auto"
         else:
             system, msgs, tools = _anthropic(conv.messages, conv.tools, self._tools)
-            body = {"model": model, "system": system, "messages": msgs} if system else {"model": model, "messages": msgs}
+            body = {"model": model, "system": system} if system else {"model": model}
+            body["messages"] = msgs
             if tools:
                 body["tools"] = tools
         body.update(client.params)

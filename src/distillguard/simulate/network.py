@@ -20,7 +20,8 @@ CLOUDS = ("amazon", "google", "microsoft", "digitalocean", "linode", "vultr", "o
 ISPS = {
     "US": ("Comcast Cable Communications, LLC", "Charter Communications Inc", "Cox Communications Inc.",
            "CenturyLink Communications, LLC", "Frontier Communications of America, Inc."),
-    "GB": ("British Telecommunications PLC", "Virgin Media Limited", "Sky UK Limited", "TalkTalk Communications Limited"),
+    "GB": ("British Telecommunications PLC", "Virgin Media Limited", "Sky UK Limited",
+           "TalkTalk Communications Limited"),
     "DE": ("Deutsche Telekom AG", "Vodafone GmbH", "1&1 Versatel GmbH"),
     "FR": ("Orange S.A.", "Free SAS", "Societe Francaise Du Radiotelephone - SFR SA"),
     "IN": ("Bharti Airtel Limited", "Bharat Sanchar Nigam Ltd"),
@@ -37,7 +38,8 @@ ISPS = {
 CARRIERS = {
     "US": ("T-Mobile USA, Inc.",), "DE": ("Telefonica Germany GmbH & Co.OHG",), "FR": ("Bouygues Telecom SA",),
     "IN": ("Reliance Jio Infocomm Limited", "Vodafone Idea Ltd. (VIL)"), "JP": ("NTT DOCOMO, INC.", "SoftBank Corp."),
-    "BR": ("TIM S/A", "CLARO S.A."), "KR": ("SK Telecom",), "AU": ("SingTel Optus Pty Ltd",), "ES": ("VODAFONE ESPANA S.A.U.",),
+    "BR": ("TIM S/A", "CLARO S.A."), "KR": ("SK Telecom",), "AU": ("SingTel Optus Pty Ltd",),
+    "ES": ("VODAFONE ESPANA S.A.U.",),
     "PL": ("T-Mobile Polska S.A.",), "GB": ("Vodafone Limited",), "SG": ("Starhub Internet Pte Ltd",),
 }
 CAMPUSES = {
@@ -56,7 +58,8 @@ FALLBACK = {
     "campus": ("128.32.0.0/16", "171.64.0.0/14", "192.0.2.0/24"),
     "business": ("198.18.0.0/15",),
 }
-V6_PREFIX = {"residential": ("2601:0:", "2a02:8108:"), "mobile": ("2607:fb90:", "2a01:598:")}  # common consumer v6 blocks
+# Common consumer IPv6 blocks (US, DE) for residential and mobile clients.
+V6_PREFIX = {"residential": ("2601:0:", "2a02:8108:"), "mobile": ("2607:fb90:", "2a01:598:")}
 V6_SHARE = 0.12
 
 
@@ -92,7 +95,7 @@ def load_ranges(data_dir: str | None) -> Ranges:
             kinds[f"mobile:{cc}"] = kinds["mobile"]
         return Ranges({k: tuple(v) for k, v in kinds.items()})
     for cloud in CLOUDS:
-        kinds[f"cloud:{cloud}"] = _cidrs((ipd / "lord-alfred_ipranges" / cloud / "ipv4_merged.txt").read_text().splitlines())
+        kinds[f"cloud:{cloud}"] = _cidrs((ipd / "lord-alfred_ipranges" / cloud / "ipv4_merged.txt").read_text().split())
     kinds["datacenter"] = _cidrs((ipd / "x4bnet_lists_vpn/datacenter_ipv4.txt").read_text().splitlines())
     kinds["vpn"] = _cidrs((ipd / "x4bnet_lists_vpn/vpn_ipv4.txt").read_text().splitlines()) + _cidrs(
         (ipd / "lord-alfred_ipranges/protonvpn/ipv4_merged.txt").read_text().splitlines())

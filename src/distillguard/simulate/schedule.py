@@ -35,7 +35,7 @@ def blend(a: np.ndarray, b: np.ndarray, w: float) -> np.ndarray:
     return (1 - w) * a + w * b
 
 
-def bursts(n_slices: int, spd: int, starts: list[int], length: int) -> np.ndarray:
+def bursts(n_slices: int, starts: list[int], length: int) -> np.ndarray:
     """Runs of `length` slices at high intensity (eval suites, batch jobs), silence between."""
     out = np.zeros(n_slices)
     for s in starts:

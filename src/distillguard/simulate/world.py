@@ -13,7 +13,7 @@ import numpy as np
 from .config import DISTILL, SimConfig
 from .content import Content
 from .corpora import Corpus
-from .exchange import Builder, Client
+from .exchange import Builder, Client, pick_client
 from .network import Network
 
 DAY_MS = 86_400_000
@@ -25,7 +25,8 @@ COUNTRIES = {  # billing country -> (weight among ordinary users, UTC offsets in
 }
 CONSUMER_MAIL = {"gmail.com": 45, "outlook.com": 12, "hotmail.com": 6, "yahoo.com": 7, "icloud.com": 8,
                  "proton.me": 4, "gmx.de": 3, "naver.com": 2, "qq.com": 2, "yandex.com": 1}
-SYLLABLES = ("ka", "lo", "mi", "ter", "zen", "ra", "vo", "nex", "tri", "sol", "qua", "bit", "lu", "dan", "or", "fy", "pix", "ark")
+SYLLABLES = ("ka", "lo", "mi", "ter", "zen", "ra", "vo", "nex", "tri", "sol", "qua", "bit", "lu", "dan", "or", "fy",
+             "pix", "ark")
 FIELD_DROP = 0.01  # every optional account field goes missing at this rate, whatever the label
 
 
@@ -105,6 +106,14 @@ class World:
     def country(self) -> tuple[str, float]:
         cc = self.r.choices(list(COUNTRIES), [w for w, _ in COUNTRIES.values()])[0]
         return cc, self.r.choice(COUNTRIES[cc][1])
+
+    def client(self, families: dict[str, float], styles: dict[str, float]) -> Client:
+        return pick_client(self.r, families, styles, self.cfg.messages_share)
+
+    def org_for(self, kind: str) -> str | None:
+        """Whether a (claimed) account type comes with an org: the same odds for every archetype."""
+        p = {"enterprise": 1.0, "reseller": 1.0, "startup": 0.8, "research": 0.7, "education": 0.6}.get(kind, 0.05)
+        return self.org() if self.r.random() < p else None
 
     def domain(self) -> str:
         r = self.r

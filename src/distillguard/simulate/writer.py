@@ -95,7 +95,8 @@ class ParquetWriter:
 
     def _flush(self) -> None:
         if self.buf["request_id"]:
-            self.w.write_table(self.pa.table({c: self.pa.array(v, self.pa.string()) for c, v in self.buf.items()}, schema=self.schema))
+            cols = {c: self.pa.array(v, self.pa.string()) for c, v in self.buf.items()}
+            self.w.write_table(self.pa.table(cols, schema=self.schema))
             self.buf = {c: [] for c in self.cols}
 
     def close(self) -> None:

@@ -113,7 +113,8 @@ def test_filled_judge_templates_grade_high(tmp_path):
     rows = strengths(tmp_path, [{"last_user_message": text} for _, text in prompts])
     for (name, _), row in zip(prompts, rows):
         assert row["reward_model_grading"] >= 0.7, name
-        assert row["magpie_prefix"] == 0 and row["censorship_rewrite"] < FLAG_AT and row["self_instruct"] < FLAG_AT, name
+        assert row["magpie_prefix"] == 0, name
+        assert max(row["censorship_rewrite"], row["self_instruct"], row["cot_elicitation"]) < FLAG_AT, name
     assert np.mean([r["reward_model_grading"] for r in rows]) >= 0.8
 
 
@@ -143,7 +144,8 @@ def test_grading_near_misses_stay_low(tmp_path):
         "Create a grading rubric for a 10th-grade persuasive essay on school uniforms. Use four criteria (thesis, "
         "evidence, organisation, mechanics), each scored from 1 to 4, and describe what each score looks like.",
         # A multiple-choice question.
-        "Which of the following is the best answer?\nA) Paris\nB) Lyon\nC) Marseille\nD) Nice\nThe capital of France is:",
+        "Which of the following is the best answer?\nA) Paris\nB) Lyon\nC) Marseille\nD) Nice\n"
+        "The capital of France is:",
         "Compare Python and Java: which is better for a beginner?",
         "Here is my essay. Can you give me a better answer to the second prompt?",
     ]

@@ -24,7 +24,7 @@ from ....workspace import Workspace
 
 TABLE = "exchange_signals"
 FLAG_AT = 0.5  # strength counted as "raised" in the counts compute_signals returns
-BATCH_ROWS = 100_000  # rows fetched and scored at once: bounds memory and paces progress
+BATCH_ROWS = 50_000  # rows fetched and scored at once: bounds memory (BODY is up to 16k chars a row)
 ZONE_CHARS = 1000  # characters read at each end of a message for instructions
 BODY_CHARS = 16_000  # characters of the last user turn read for the layout of a whole prompt
 
@@ -39,11 +39,10 @@ def _head_tail(column: str, n: int = ZONE_CHARS) -> str:
 # Text views shared by the content signals.
 #   ZONE: where instructions sit, the head and tail of the system prompt and of the last user turn
 #         (pasted material in the middle of a long prompt is not an instruction to the model);
-#   BODY: the system prompt's head and the last user turn's first BODY_CHARS, for structure that
-#         spans the prompt (candidate answers laid out for grading).
+#   BODY: the last user turn's first BODY_CHARS, for structure that spans the prompt (candidate
+#         answers laid out for grading).
 ZONE = f"{_head_tail('e.system_prompt')} || chr(10) || {_head_tail('e.last_user_message')}"
-BODY = (f"left(coalesce(e.system_prompt, ''), {2 * ZONE_CHARS}) || chr(10) || "
-        f"left(coalesce(e.last_user_message, ''), {BODY_CHARS})")
+BODY = f"left(e.last_user_message, {BODY_CHARS})"
 
 USER_TAIL = "right(e.last_user_message, 120)"  # where a prompt that the model is to continue ends
 

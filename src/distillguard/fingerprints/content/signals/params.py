@@ -12,6 +12,13 @@ import pyarrow as pa
 from .base import Signal, exchange_columns, noisy_or, register, values
 
 _OK = "coalesce(status, 200) < 400"  # a rejected request's parameters say nothing about the model's limits
+
+
+def share_of(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    """part / whole, NaN where the whole is missing or not positive."""
+    return np.divide(part, whole, out=np.full(len(part), np.nan), where=whole > 0)
+
+
 _EFFORT = ("CASE lower({}.reasoning_effort) WHEN 'minimal' THEN 0 WHEN 'low' THEN 1 WHEN 'medium' THEN 2 "
            "WHEN 'high' THEN 3 WHEN 'xhigh' THEN 4 WHEN 'max' THEN 5 END")
 
@@ -46,7 +53,8 @@ class MaxTokensCeiling(Signal):
     reason_code = "MAX_TOKENS_CEILING"
     description = ("max_tokens at or near the largest value seen for the model, where that is not the "
                    "model's usual setting: asking for the longest answers the model can give.")
-    inputs = {**exchange_columns("max_tokens"), "ceiling": "max_tokens_ceiling", "ceiling_share": "max_tokens_ceiling_share"}
+    inputs = {**exchange_columns("max_tokens"), "ceiling": "max_tokens_ceiling",
+              "ceiling_share": "max_tokens_ceiling_share"}
     population = f"""
         SELECT model, any_value(ceiling) AS max_tokens_ceiling,
                sum(c) FILTER (WHERE max_tokens >= 0.95 * ceiling) / sum(c) AS max_tokens_ceiling_share
@@ -55,14 +63,14 @@ class MaxTokensCeiling(Signal):
         GROUP BY model"""
 
     def score(self, batch: pa.Table) -> np.ndarray:
-        ratio = values(batch, "max_tokens") / values(batch, "ceiling")
+        ratio = share_of(values(batch, "max_tokens"), values(batch, "ceiling"))
         closeness = np.clip((ratio - 0.5) / 0.45, 0, 1)  # 1 from 95% of the ceiling, 0 at half or below
         return closeness * (1 - values(batch, "ceiling_share", 1))
 
 
 @register
 class ReasoningMaxed(Signal):
-    """Reasoning turned up: effort at the model's top observed level, or thinking budget as a share of its observed max."""
+    """Reasoning turned up: effort at the model's top observed level, or thinking budget as a share of its max."""
 
     name = "reasoning_maxed"
     reason_code = "REASONING_MAXED"
@@ -78,7 +86,7 @@ class ReasoningMaxed(Signal):
     def score(self, batch: pa.Table) -> np.ndarray:
         effort, top = values(batch, "effort", -1), values(batch, "top_effort", -1)
         by_effort = np.select([effort >= np.maximum(top, 3), (effort == top - 1) & (effort >= 2)], [1.0, 0.4], 0.0)
-        by_budget = np.clip(values(batch, "thinking_budget", 0) / values(batch, "top_budget"), 0, 1)
+        by_budget = np.clip(share_of(values(batch, "thinking_budget", 0), values(batch, "top_budget")), 0, 1)
         # Capped at 0.8: a maxed setting is also an ordinary product choice for hard problems.
         return 0.8 * np.maximum(by_effort, np.nan_to_num(by_budget))
 

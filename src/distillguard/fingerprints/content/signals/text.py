@@ -20,13 +20,14 @@ def any_of(*patterns: str) -> str:
 
 
 # What a model's reasoning is called when someone asks for it.
-_REASONING = (r"(reasoning|thinking|thoughts?|thought process|chain[- ]of[- ](thought|reasoning|logic)|deliberations?|"
-              r"rationale|scratch ?pad|problem[- ]solving( process)?|inner monologue|train of thought|cognitive process)")
+_REASONING = (r"(reasoning|thinking|thoughts?|thought process|chain[- ]of[- ](thought|reasoning|logic)|"
+              r"deliberations?|rationale|scratch ?pad|problem[- ]solving( process)?|inner monologue|"
+              r"train of thought|cognitive process)")
 
 
 @register
 class CotElicitation(CueSignal):
-    """Asks to expose or reconstruct the model's reasoning: hidden reasoning and exposing verbs weigh most, "step by step" least."""
+    """Asks to expose or reconstruct the model's reasoning: hidden reasoning weighs most, "step by step" least."""
 
     name = "cot_elicitation"
     reason_code = "COT_ELICITATION"
@@ -108,24 +109,28 @@ class RewardModelGrading(CueSignal):
     reason_code = "REWARD_MODEL_GRADING"
     description = ("Prompt hands the model one or more candidate responses and asks for a preference, "
                    "ranking or score, as a reward model would give.")
-    inputs = {"body": BODY}
+    # The request (verdict, score, role) is an instruction, read where instructions sit; the candidates and
+    # slots are layout, read across the turn.
+    inputs = {"zone": ZONE, "body": BODY}
     cues = (
         Cue("candidates", 0.4, _CANDIDATES, "body"),
         Cue("verdict", 0.3, any_of(
             r"\bwhich\s+(one\s+|response\s+|answer\s+|output\s+|assistant\s+|model\s+|of the (two|responses|answers|"
-            r"outputs|assistants|models)\s+)?(is|was|did|does)\s+(better|best|preferred|more helpful|superior|stronger)",
+            r"outputs|assistants|models)\s+)?(is|was|did|does)\s+(better|best|preferred|more helpful|superior|"
+            r"stronger)",
             r"\b(select|choose|pick|determine|identify|decide)\s+(the|which)\s+(\w+\s+)?(better|best|preferred|"
             r"stronger|winning|superior|most helpful)\b",
-            r"\brank(ing|s)?\s+(the\s+|these\s+)?(models|responses|answers|outputs|candidates|completions|assistants)\b",
+            r"\brank(ing|s)?\s+(the\s+|these\s+)?(models|responses|answers|outputs|candidates|completions|"
+            r"assistants)\b",
             r"\b(best|better|preferred|winning)\s+(output|response|answer|completion|model)\b",
             r"\b(a|b|1|2)\s+(is|was)\s+better\b",
             r"\bpairwise\b|\[\[a\]\]|\bfinal verdict\b|\bleaderboard\b|\bwhich is best\b",
-            r"\bpreferred by (humans|users|annotators)\b"), "body"),
+            r"\bpreferred by (humans|users|annotators)\b")),
         Cue("score", 0.25, any_of(
             r"\b(score|rate|rating|grade|points?|marks?)\b[^.\n]{0,60}\b(from|between|out of)\s+\d+",
             r"\bon a scale (of|from)\b",
             r"\brubric\b|\boverall score\b",
-            r"\bscores? for (assistant|response|answer|output|each)"), "body"),
+            r"\bscores? for (assistant|response|answer|output|each)")),
         Cue("grader_role", 0.2, any_of(
             r"\b(act as|acting as|you are|serve as|play the role of)\s+(an?\s+)?(impartial|fair|neutral|objective|"
             r"expert|strict|careful|helpful|unbiased)?\s*(judge|grader|evaluator|annotator|rater|reward model|critic|"
@@ -134,12 +139,12 @@ class RewardModelGrading(CueSignal):
             r"(quality|helpfulness|correctness|accuracy)\s+of\b",
             r"\b(rate|score|grade|evaluate|judge|assess|critique|compare)\s+(the|this|each|these|both|following|given|"
             rf"two|their|all)\s+(\w+\s+)?{_GRADED}\b",
-            r"\bhuman[- ]preferred\b|\bannotation guideline"), "body"),
+            r"\bhuman[- ]preferred\b|\bannotation guideline")),
         # A single response put up for grading (pointwise reward scoring).
         Cue("graded_slot", 0.15, any_of(
             r"\[the (start|end) of\b",
-            r"(^|\n)[#*\[ \t]*(the )?(ai |model |assistant'?s? |candidate )?(response|answer|output|completion)[\]* \t]*:?"
-            r"[ \t]*\n",
+            r"(^|\n)[#*\[ \t]*(the )?(ai |model |assistant'?s? |candidate )?(response|answer|output|completion)"
+            r"[\]* \t]*:?[ \t]*\n",
             rf"\b(here|below) (is|are)\s+(the|a|an|two|some)\s+(\w+\s+)?{_GRADED}\b",
             rf"\b{_GRADED}\s+to\s+(be\s+)?(evaluat|grad|scor|judg|rat|review)"), "body"),
         # Two or more named quality criteria.
@@ -165,7 +170,8 @@ class CensorshipRewrite(CueSignal):
             r"\b(officially|politically|government)[- ](acceptable|approved|sanctioned|compliant|endorsed)",
             r"\bcontent (rules|review|regulations?|requirements|controls)\b",
             r"\bcensor(ship)?[- ](safe|proof|compliant|friendly)",
-            r"\bpass\w*\s+(the\s+)?(government|state|official|regulatory)\s+(content\s+)?(review|censor|inspection|audit)",
+            r"\bpass\w*\s+(the\s+)?(government|state|official|regulatory)\s+(content\s+)?(review|censor|"
+            r"inspection|audit)",
             r"\b(official|government|state|party|authorities'?)\s+(guidance|guidelines|line|narrative|position|stance|"
             r"standards|requirements)\b",
             r"\bregulated\s+(domestic\s+)?(chatbot|platform|assistant|model|service|market)\b",
@@ -186,7 +192,8 @@ class CensorshipRewrite(CueSignal):
             r"\bturn (the following|this|the (question|prompt|query))\b|\bsubstitutes? for\b",
             r"\b(answer|reply to|respond to) (that|the first|it) (one )?instead\b")),
         Cue("sensitive_topic", 0.25, any_of(
-            r"tiananmen|june (4|fourth)(th)?,? 1989|\b1989 (protests|massacre|crackdown)|uyghur|uighur|xinjiang|\btibet",
+            r"tiananmen|june (4|fourth)(th)?,? 1989|\b1989 (protests|massacre|crackdown)",
+            r"uyghur|uighur|xinjiang|\btibet",
             r"dalai lama|falun gong|liu xiaobo|cultural revolution|great leap forward|great (chinese )?famine|hong kong",
             r"\btaiwan\b|social credit|winnie the pooh|one[- ]party|\bccp\b|communist party|xi jinping|re-?education",
             r"detention camp|dissident|political prisoner|censorship",
@@ -201,14 +208,15 @@ _ROLE_OR_SEPARATOR = r"\b(system|user|human|assistant|model|prompter)\b|[\s:#*]"
 _SYSTEM_BLOCK = (r"(?is)<\|im_start\|>\s*system.*?<\|im_end\|>|<\|start_header_id\|>\s*system\s*<\|end_header_id\|>.*?"
                  r"<\|eot_id\|>|<<SYS>>.*?<</SYS>>|<start_of_turn>\s*system.*?<end_of_turn>")
 _OPEN_USER_SPECIAL = (r"(<\|im_start\|>\s*user|<\|start_header_id\|>\s*user\s*<\|end_header_id\|>|\[INST\]|"
-                      r"<start_of_turn>\s*user|<\|user\|>|<\|prompter\|>|<｜user｜>|<\|start\|>\s*user(<\|message\|>)?)\s*$")
+                      r"<start_of_turn>\s*user|<\|user\|>|<\|prompter\|>|<｜user｜>|"
+                      r"<\|start\|>\s*user(<\|message\|>)?)\s*$")
 _OPEN_USER_TEXT = r"(^|\n)\s*(###\s*)?(human|user)\s*:\s*$"
 _SHORT_TURN = 500  # characters: a template prefix, even with a system block, is short
 
 
 @register
 class MagpiePrefix(Signal):
-    """The user turn is only a chat-template prefix (best: ending in an open user header), so the model writes the query."""
+    """The user turn is only a chat-template prefix (best: an open user header), so the model writes the query."""
 
     name = "magpie_prefix"
     reason_code = "MAGPIE_PREFIX"
@@ -266,7 +274,8 @@ class SelfInstruct(CueSignal):
             r"\bmaximi[sz]e (the )?(diversity|variety|coverage)\b|\bwide (range|variety) of\b",
             r"\bmix (of )?(question |task )?types\b|\bdifferent (types|kinds|categories|domains|difficulty)")),
         Cue("training_use", 0.35, any_of(
-            r"\b(will be|to be|are|get)\s+(given|used|fed|sent)\s+to\s+(a|an|the)\s+(\w+\s+){0,2}(model|llm|assistant|ai)\b",
+            r"\b(will be|to be|are|get)\s+(given|used|fed|sent)\s+to\s+(a|an|the)\s+(\w+\s+){0,2}"
+            r"(model|llm|assistant|ai)\b",
             r"\b(train|fine[- ]?tun|instruction[- ]tun|distill)\w*\s+(a|an|the|our|my)?\s*(\w+\s+)?(language\s+|gpt\s+|"
             r"ai\s+)?(model|llm)s?\b",
             r"\bsynthetic (data|dataset|examples|instructions|conversations)\b",
@@ -275,7 +284,8 @@ class SelfInstruct(CueSignal):
         Cue("item_schema", 0.2, any_of(
             r"<noinput>|\b(input|output|instruction) field\b",
             r"\"(instruction|prompt|input|output|question|answer|response)\"\s*:",
-            r"\beach (task|example|item|instruction|question|entry|sample) (should|must|needs to) (include|contain|have)\b",
+            r"\beach (task|example|item|instruction|question|entry|sample) (should|must|needs to) "
+            r"(include|contain|have)\b",
             r"\bjsonl?\b[^.\n]{0,40}\b(instruction|prompt|question)s?\b")),
         # The prompt stops where the model is to start the list.
         Cue("open_list", 0.15, r"(\blist of \d+ \w+\s*:|\n\s*1\s*[.)]|\btasks?\s*:)\s*$", "user_tail"),
