@@ -42,7 +42,9 @@ def _head_tail(column: str, n: int = ZONE_CHARS) -> str:
 #   BODY: the last user turn's first BODY_CHARS, for structure that spans the prompt (candidate
 #         answers laid out for grading).
 ZONE = f"{_head_tail('e.system_prompt')} || chr(10) || {_head_tail('e.last_user_message')}"
-BODY = f"left(e.last_user_message, {BODY_CHARS})"
+# (Each CASE spares the character-counting left/right, and the copy, for the many short turns.)
+BODY = (f"CASE WHEN strlen(e.last_user_message) <= {BODY_CHARS} THEN e.last_user_message "
+        f"ELSE left(e.last_user_message, {BODY_CHARS}) END")
 
 USER_TAIL = "right(e.last_user_message, 120)"  # where a prompt that the model is to continue ends
 

@@ -226,7 +226,7 @@ class MagpiePrefix(Signal):
         "user_short": f"CASE WHEN strlen(e.last_user_message) <= {_SHORT_TURN} THEN e.last_user_message END",
         "user_tail": USER_TAIL,
         # An empty text turn asks for something from nothing; image-only turns have no text and do not count.
-        "user_blank": "e.last_user_message IS NOT NULL AND trim(e.last_user_message) = '' "
+        "user_blank": "CASE WHEN strlen(e.last_user_message) <= 64 THEN trim(e.last_user_message) = '' END "
                       "AND coalesce(e.image_parts, 0) = 0",
     }
 
