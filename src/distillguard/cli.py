@@ -128,6 +128,87 @@ def simulate(
     console.print(summary)
 
 
+def _stage_progress(bar: Progress):
+    tasks: dict[str, int] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], completed=done, total=total)
+    return update
+
+
+def _stage_bar() -> Progress:
+    return Progress(TextColumn("[bold]{task.description:>14}"), BarColumn(), MofNCompleteColumn(),
+                    TimeRemainingColumn(), console=err, transient=True)
+
+
+@app.command()
+def fingerprint(workspace: Path = WorkspaceOpt) -> None:
+    """Compute content and behaviour fingerprints and the exchange/account scores in the workspace."""
+    from .fingerprints.stage import run_fingerprints
+    from .scoring import score_level
+
+    if not workspace.exists():
+        _fail(f"no workspace at {workspace}")
+    with Workspace.open(workspace) as ws, _stage_bar() as bar:
+        seconds = run_fingerprints(ws, progress=_stage_progress(bar))
+        score_level(ws, "exchange")
+        score_level(ws, "account")
+    console.print("fingerprints: " + ", ".join(f"{k} {v:.1f}s" for k, v in seconds.items()))
+
+
+@app.command()
+def explain(account: str = typer.Argument(..., help="Account id."), workspace: Path = WorkspaceOpt,
+            top: int = typer.Option(5, help="Reasons and examples to show.")) -> None:
+    """Print an account's fingerprint and the strongest reasons behind its score."""
+    from .report.explain import explain_account
+
+    if not workspace.exists():
+        _fail(f"no workspace at {workspace}")
+    with Workspace.open(workspace) as ws:
+        try:
+            console.print(explain_account(ws, account, top=top))
+        except LookupError as e:
+            _fail(str(e))
+
+
+@app.command()
+def scan(
+    exchanges: list[str] = typer.Argument(..., help="Exchange logs: files, directories or globs."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output directory."),
+    accounts: Optional[list[str]] = typer.Option(None, "--accounts", "-a", help="Account table(s)."),
+    workspace: Optional[Path] = typer.Option(None, "--workspace", "-w",
+                                             help="Workspace file (default OUT/workspace.duckdb)."),
+    fmt: str = typer.Option("contract", "--format", "-f", help="contract | litellm | anthropic | otel."),
+    top: int = typer.Option(15, help="Campaigns to list."),
+) -> None:
+    """Ingest, fingerprint, link and score in one go; write accounts.csv, campaigns.json, exchanges.csv, report.html."""
+    import json
+
+    from .scan import scan as run_scan
+
+    with _stage_bar() as bar:
+        try:
+            result = run_scan(exchanges, out, accounts=accounts, workspace=workspace, fmt=fmt,
+                              progress=_stage_progress(bar))
+        except InputError as e:
+            _fail(str(e))
+    for report in result.ingest:
+        _print_ingest(report)
+    campaigns = json.loads(result.files["campaigns.json"].read_text())
+    table = Table("campaign", "score", "accounts", "exchanges", "first seen", "last seen", "capabilities",
+                  title=f"{result.campaigns} campaign(s); {result.flagged:,} of {result.accounts:,} accounts flagged")
+    for c in campaigns[:top]:
+        caps = ", ".join(f"{k} {v:.0%}" for k, v in list(c["capabilities"].items())[:3])
+        table.add_row(c["campaign_id"], f"{c['score']:.2f}", f"{len(c['accounts']):,}", f"{c['exchanges']:,}",
+                      (c["first_seen"] or "")[:16], (c["last_seen"] or "")[:16], caps)
+    console.print(table)
+    for name, path in result.files.items():
+        console.print(f"  {name}: {path}")
+    console.print("stages: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.seconds.items()))
+
+
 @app.command("eval")
 def evaluate_scan(
     truth: Path = typer.Option(..., "--truth", help="Directory with truth_accounts.csv (and truth_exchanges.csv)."),

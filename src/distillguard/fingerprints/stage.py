@@ -6,6 +6,7 @@ the three) → scores. Each step replaces its own tables, so a re-run is clean.
 
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 import numpy as np
@@ -47,3 +48,26 @@ def classify_capabilities(ws: Workspace, classifier: CapabilityClassifier | None
         if progress:
             progress("capabilities", done, total)
     return done
+
+
+def run_fingerprints(ws: Workspace, progress: StageProgress | None = None, intel=None) -> dict[str, float]:
+    """Compute every fingerprint table; return seconds per step."""
+    from .behaviour import compute_account_features
+    from .content.signals import compute_signals
+    from .content.templates import build_template_families
+
+    def step(name: str):
+        return (lambda done, total: progress(name, done, total)) if progress else None
+
+    steps = [
+        ("capabilities", lambda: classify_capabilities(ws, progress=progress)),
+        ("signals", lambda: compute_signals(ws, progress=step("signals"))),
+        ("templates", lambda: build_template_families(ws, progress=step("templates"))),
+        ("behaviour", lambda: compute_account_features(ws, intel=intel, progress=step("behaviour"))),
+    ]
+    seconds = {}
+    for name, run in steps:
+        started = time.perf_counter()
+        run()
+        seconds[name] = time.perf_counter() - started
+    return seconds

@@ -51,8 +51,7 @@ class CotElicitation(CueSignal):
             r"lead to|have led to)|to arrive at)\s+(this|that|the|a|an|each|your)\s+(\w+\s+)?(response|answer|solution|"
             r"output|completion|result)s?\b",
             r"\b(given|completed|finished|provided|existing|reference)\s+(\w+\s+){0,2}(response|answer|solution|output|"
-            r"completion)s?"
-            rf"\b[^.\n]{{0,80}}\b{_REASONING}")),
+            rf"completion)s?\b[^.\n]{{0,80}}\b{_REASONING}")),
         # The model itself as the subject whose thinking is wanted.
         Cue("own", 0.2, r"\byour (own |entire |whole |full |complete |actual |real )?(thought process|thinking process|"
                         r"chain of thought|inner monologue|train of thought|mental process|cognitive process)\b"),
@@ -109,8 +108,8 @@ class RewardModelGrading(CueSignal):
     reason_code = "REWARD_MODEL_GRADING"
     description = ("Prompt hands the model one or more candidate responses and asks for a preference, "
                    "ranking or score, as a reward model would give.")
-    # The request (verdict, score, role) is an instruction, read where instructions sit; the candidates and
-    # slots are layout, read across the turn.
+    # The request (verdict, score, role, criteria) is an instruction, read where instructions sit; the
+    # candidates and slots are layout, read across the turn.
     inputs = {"zone": ZONE, "body": BODY}
     cues = (
         Cue("candidates", 0.4, _CANDIDATES, "body"),
@@ -150,7 +149,7 @@ class RewardModelGrading(CueSignal):
         # Two or more named quality criteria.
         Cue("criteria", 0.1, r"\b(helpful(ness)?|relevan(ce|t)|accura(cy|te)|harmless(ness)?|honest(y)?|coheren(ce|t)|"
                              r"factual(ity)?|correct(ness)?|fluen(cy|t)|concise(ness)?|level of detail|"
-                             r"instruction[- ]following|depth|creativity)\b", "body", min_count=2),
+                             r"instruction[- ]following|depth|creativity)\b", min_count=2),
     )
 
 

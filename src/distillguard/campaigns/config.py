@@ -1,0 +1,24 @@
+"""Thresholds of the campaign verdict, in one validated place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+
+@dataclass(frozen=True)
+class CampaignConfig:
+    # A campaign needs both: accounts that link to each other, and traffic that reads as harvesting.
+    min_content: float = 0.5            # exchange-weighted mean account score of the cluster
+    min_coordination: float = 0.3       # strength of the links that hold the cluster together
+    min_score: float = 0.5              # geometric mean of content and coordination
+    min_accounts: int = 2
+    # A lone account is flagged only when its own traffic leaves little doubt.
+    solo_min_score: float = 0.97
+    solo_min_exchanges: int = 200
+    evidence_lines: int = 8
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value < 0 or (f.type == "float" and value > 1):
+                raise ValueError(f"campaign config: {f.name}={value} is out of range")

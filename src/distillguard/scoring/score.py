@@ -1,0 +1,52 @@
+"""Apply the shipped scorers: `exchange_scores` and `account_scores`, each with reason codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from ..workspace import Workspace
+from .features import ACCOUNT_FEATURES, ACCOUNT_SQL, EXCHANGE_FEATURES, EXCHANGE_SQL, catalogue, feature_sql
+from .model import LinearModel
+
+MODELS = Path(__file__).with_name("models")
+LEVELS = {
+    "exchange": (EXCHANGE_FEATURES, EXCHANGE_SQL, ["request_id", "account_id"], "exchange_scores"),
+    "account": (ACCOUNT_FEATURES, ACCOUNT_SQL, ["account_id"], "account_scores"),
+}
+
+
+def feature_table(ws: Workspace, level: str) -> pa.Table:
+    features, template, _, _ = LEVELS[level]
+    return ws.sql(feature_sql(template, features))
+
+
+def matrix(table: pa.Table, model: LinearModel) -> np.ndarray:
+    return np.column_stack([table.column(name).to_numpy(zero_copy_only=False) for name in model.features])
+
+
+def load_model(level: str, models: Path = MODELS) -> LinearModel:
+    return LinearModel.load(models / f"{level}.json")
+
+
+def score_level(ws: Workspace, level: str, model: LinearModel | None = None, batch_rows: int = 200_000) -> int:
+    """Score every row of `level` into its table: ids, `score` (0..1) and `reasons`."""
+    features, template, keys, table_name = LEVELS[level]
+    model = model or load_model(level)
+    names = catalogue(features)
+    db = ws.backend
+    db.execute(f"CREATE OR REPLACE TABLE {table_name} ({', '.join(f'{k} VARCHAR' for k in keys)}, "
+               "score DOUBLE, reasons VARCHAR)")
+    rows = 0
+    for batch in db.iter_batches(feature_sql(template, features), rows=batch_rows):
+        table = pa.Table.from_batches([batch])
+        x = matrix(table, model)
+        out = pa.table({**{k: table.column(k) for k in keys}, "score": model.score(x),
+                        "reasons": model.reasons(x, names)})
+        db.register_arrow("_scored", out)
+        db.execute(f"INSERT INTO {table_name} SELECT * FROM _scored")
+        db.unregister("_scored")
+        rows += len(out)
+    return rows
