@@ -6,12 +6,13 @@ wrapper around a question), spread over many accounts. This stage finds those fa
 
 1. **Mask** (`mask_slots`): what varies between instances of one template becomes a placeholder: code
    blocks, URLs, e-mail addresses, XML-ish tag bodies, quoted strings, numbers (any token with a digit,
-   so `3x+5=20` is one slot), runs of capitalised words (names, titles), and the *payload*: the text after
-   a field label or an instruction prefix ending in a colon (`Question: …`, `Reconstruct your reasoning
-   for: …`, `## Output (a):` + an answer) or under a markdown header, up to the next label, header or
-   role marker. Role markers (`Human:`, `<|im_start|>user`) and the text before the first payload stay,
-   since that is where the fixed instruction sits. Prompts over `MASK_HEAD + MASK_TAIL` characters keep
-   only their two ends: the middle of a long prompt is pasted material.
+   so `3x+5=20` is one slot), runs of capitalised words (names, titles), and the *payload*: a short
+   inline field value (`Domain: algebra.`), the rest of a line after a field label or an instruction
+   prefix and a colon (`Question: …`, `Reconstruct your reasoning for: …`), and the lines under a header,
+   a label line (`## Output (a):`) or an instruction that points ahead (`… the following.`) up to the next
+   header or role marker. Role markers (`Human:`, `<|im_start|>user`) and the text before the payload
+   stay: that is where the fixed instruction sits. Prompts over `MASK_HEAD + MASK_TAIL` characters keep
+   only their two ends, since the middle of a long prompt is pasted material.
 2. **Collapse** exact duplicates twice: of the raw (user text, system prompt, tools) in SQL, then of the
    masked key. Instances of a template mostly become identical once masked, so the work below runs once
    per distinct masked key.
@@ -23,9 +24,10 @@ wrapper around a question), spread over many accounts. This stage finds those fa
    sample: equal middles still match, and a long prompt costs little). The head of the masked system
    prompt and the sorted tool names add a few shingles of their own: the same harness counts, but not
    enough to merge unrelated questions sent under one system prompt.
-4. **MinHash** with datasketch's permutations, `((a*h + b) mod (2^61-1)) & (2^32-1)`, vectorised in numpy
-   over all shingles of a chunk; the values equal datasketch `MinHash.update_batch` of the same 32-bit
-   shingle hashes (a test checks it), so a signature can be handed to datasketch as a `LeanMinHash`.
+4. **MinHash** in datasketch's "affine32" scheme (`a * fmix32(h) + b` in wrapping 32-bit arithmetic, its
+   seeded permutations), vectorised in numpy over all shingles of a chunk; the values equal datasketch
+   `MinHash.update_batch` of the same 32-bit shingle hashes (a test checks it), so a signature can be
+   handed to datasketch as a `LeanMinHash(seed=SEED, hashvalues=..., scheme=SCHEME)`.
 5. **LSH** with the bands and rows of datasketch's parameter search, weighted towards recall because
    every candidate pair is then verified on its estimated Jaccard similarity; a band is one sort.
 6. **Union-find** (connected components) over the verified pairs gives the families.
@@ -35,8 +37,9 @@ Tables written, replaced on every run:
 * `exchange_templates(request_id VARCHAR, family_id BIGINT)`: one row per exchange in a family of two or
   more exchanges; an exchange whose prompt matched no other is absent.
 * `template_families(family_id BIGINT, exchanges BIGINT, accounts BIGINT, first_seen TIMESTAMPTZ,
-  last_seen TIMESTAMPTZ, example VARCHAR, masked VARCHAR, template_words INTEGER, account_share DOUBLE,
-  generic BOOLEAN)`.
+  last_seen TIMESTAMPTZ, example VARCHAR, masked VARCHAR, variants BIGINT, template_words INTEGER,
+  account_share DOUBLE, generic BOOLEAN)`. `variants` counts distinct raw user texts: a harvest fills
+  the slots with many questions, while one popular prompt copied by many users has a single variant.
 
 `family_id` is a stable hash of the family's canonical masked key (the member key with most exchanges,
 ties to the smallest text), so the same data gives the same ids in any row order. `masked` is that key
@@ -45,15 +48,16 @@ text with that key.
 
 **Generic families.** Popular short prompts ("hi", "continue", "translate this: …") form large families
 across unrelated accounts without any coordination. `template_words` counts the distinct words the
-template fixes (placeholders, numbers and punctuation excluded, system prompt included): under
-`GENERIC_MAX_WORDS` words cannot single out a harness. `account_share` is the share of all active accounts
+template fixes (placeholders, numbers and punctuation excluded, system prompt included): fewer than
+`SPECIFIC_MIN_WORDS` cannot single out a harness. `account_share` is the share of all active accounts
 that used the family: a template that `GENERIC_SHARE` of the population sends is common property (a
-popular shared prompt), not one campaign's, once the workspace has `GENERIC_MIN_ACCOUNTS` accounts to
-measure a share on. `generic` is true when either holds; the campaign stage discounts those families.
+popular shared prompt, an app's stock question), not one campaign's, once the workspace has
+`GENERIC_MIN_ACCOUNTS` accounts to measure a share on. `generic` is true when either holds; the campaign stage discounts those families.
 
-Known limit: a template whose only fixed text *follows* free text with no colon or header before it
-("{passage}\\n\\nSummarise the above.") keeps its payload, so its instances meet only where the fixed
-part outweighs the payload.
+Known limits: a template whose fixed text only *follows* the payload ("{passage}\\n\\nSummarise the
+above.") keeps its payload, so its instances meet only where the fixed part outweighs it; a value after a
+colon that runs over several lines leaks its later lines into the masked text; a fixed instruction after
+a field label (`Instructions: think step by step`) is masked like a slot.
 """
 
 from __future__ import annotations
@@ -77,12 +81,13 @@ ProgressFn = Callable[[int, int], None]
 
 NUM_PERM = 64
 SEED = 1
+SCHEME = "affine32"  # datasketch's default permutation scheme: a bijection, no modulo
 LSH_WEIGHTS = (0.1, 0.9)  # (false positive, false negative) weights: favour recall, candidates are verified
 HEAD, TAIL = 24, 24  # tokens at each end of the user text whose shingles count twice
 MIDDLE_SAMPLE = 4  # keep 1 in this many middle shingles
 FRAME_TOKENS = 32  # tokens of "tools + system prompt" that add shingles
-GENERIC_MAX_WORDS = 6
-GENERIC_SHARE = 0.05
+SPECIFIC_MIN_WORDS = 4
+GENERIC_SHARE = 0.25
 GENERIC_MIN_ACCOUNTS = 100
 CHUNK = 50_000  # masked keys hashed at a time: bounds memory
 
@@ -96,10 +101,13 @@ SLOT_NAMES = ("SLOT", "CODE", "URL", "EMAIL", "QUOTE", "NUM", "NAME")
 MASK_HEAD, MASK_TAIL = 3000, 1000  # characters kept at each end of a longer prompt
 _W = r"\pL\pN_"  # word characters
 _CAP = rf"(?:[A-HJ-Z]|I[{_W}&-])[{_W}'’&-]*"  # a capitalised word; "I" and "I'm" are no names
-_ROLE, _OPEN, _PREFIX = "\x01", "\x02", "\x03"  # line marks while masking the payload
-_MARKS = f"[{_ROLE}{_OPEN}{_PREFIX}]"
-_BODY = rf"(?:\n(?:[^{_ROLE}{_OPEN}\n][^\n]*)?)*"  # the following lines, up to the next role or opening line
-_FILLED = rf"(?:\n *)*\n[^{_ROLE}{_OPEN}\n ][^\n]*{_BODY}"  # the same, holding some text
+# Line marks while masking the payload: a role marker, a header (or short label line), an opener, a line
+# with a value after its colon.
+_ROLE, _HEADER, _OPENER, _VALUED = "\x01", "\x02", "\x03", "\x04"
+_MARK_SET = _ROLE + _HEADER + _OPENER + _VALUED
+_LINE_START = f"[^{_MARK_SET}\\n :：]"
+_WORDS = "[^:：\\n ]*(?: [^:：\\n ]+){{{}}}"  # a label of so many more words, no colon in it
+_VALUE = "(?:[^<\\n]|<[^S\\n])[^\\n]*"  # a value not already masked inline
 _PLACEHOLDER = "<(?:" + "|".join(SLOT_NAMES) + ")>"
 _QUOTES = "|".join([r'(?s)""".*?"""', r"(?s)'''.*?'''", r'"[^"\n]*"', "“[^”\n]*”", "‘[^’\n]*’", "«[^»\n]*»",
                     "「[^」\n]*」", r"`[^`\n]+`"])
@@ -120,22 +128,30 @@ _STEPS: list[tuple[str, str, str | None]] = [
     (r"[\t\r\f\v]", " ", r"[\t\r\f\v]"),
     (r" {2,}", " ", "  "),
     (r"(?m)^ | $", "", None),
-    # Payload. Mark role lines (they end a payload), headers and short field labels (they end one and open
-    # the next) and longer instruction prefixes ending in a colon (they open one); then each payload up to
-    # the next role or opening line becomes one <SLOT>. RE2's leftmost non-overlapping matches make a
-    # prefix inside a payload part of it.
+    # Payload. First short inline fields whose value ends its sentence within a line ("Domain: algebra.
+    # Task type: …"), twice since a match takes the sentence end the next one starts from. Then mark each line: role
+    # markers (end a block), headers and short label lines ending in a colon (end a block and open one),
+    # longer instruction lines ending in a colon or pointing at what follows ("… the following.") (open a
+    # block), and lines with a label or instruction prefix and a value after the colon. A block, the lines
+    # after an opener up to the next role or header line, becomes one <SLOT>, then so does a line's value.
+    # RE2's leftmost non-overlapping matches make an opener inside a block part of that block.
+    *[(rf"(?m)(^|[.!?] )([^\s:.!?{_MARK_SET}][^:.!?\n]{{0,39}}): ([^.!?:<\n]{{1,40}}?)([.!?] \S)",
+       r"\1\2: <SLOT>\4", "[:：]")] * 2,
     (r"(?mi)^((?:#{1,6} ?)?(?:human|assistant|user|system|ai|bot|gpt|model|response) ?[:：]?$|"
      r"(?:#{1,6} ?)?(?:human|assistant|user|system) ?[:：]|<\|[^|\n]*\|>|\[/?INST\]|<</?SYS>>|</?s>)",
      _ROLE + r"\1", None),
-    (r"(?m)^(#{1,6} \S.*|\*\*[^*\n]{1,80}\*\* ?[:：]?|[-=*_]{3,})$", _OPEN + r"\1", None),
-    (rf"(?m)^([^{_ROLE}{_OPEN}\n :：][^:：\n ]*(?: [^:：\n ]+){{0,4}}) ?[:：]((?: .*)?)$", _OPEN + r"\1:\2", "[:：]"),
-    (rf"(?m)^([^{_ROLE}{_OPEN}\n :：][^:：\n ]*(?: [^:：\n ]+){{5,39}}) ?[:：]((?: .*)?)$", _PREFIX + r"\1:\2",
-     "[:：]"),
-    (rf"{_OPEN}([^:\n]*): [^\n]*{_BODY}", _OPEN + r"\1: <SLOT>" + "\n", _OPEN),
-    (rf"{_OPEN}([^\n]*){_FILLED}", _OPEN + r"\1" + "\n<SLOT>\n", _OPEN),
-    (rf"{_PREFIX}([^:\n]*): [^\n]*{_BODY}", r"\1: <SLOT>" + "\n", _PREFIX),
-    (rf"{_PREFIX}([^\n]*){_FILLED}", r"\1" + "\n<SLOT>\n", _PREFIX),
-    (_MARKS, "", _MARKS),
+    (r"(?m)^(#{1,6} \S.*|\*\*[^*\n]{1,80}\*\* ?[:：]?|\[[^\]\n]{1,80}\] ?[:：]?|[-=*_]{3,})$", _HEADER + r"\1",
+     None),
+    (rf"(?m)^({_LINE_START}{_WORDS.format('0,4')}) ?[:：]$", _HEADER + r"\1:", "[:：]"),
+    (rf"(?m)^({_LINE_START}{_WORDS.format('5,39')}) ?[:：]$", _OPENER + r"\1:", "[:：]"),
+    (rf"(?m)^({_LINE_START}{_WORDS.format('0,4')}) ?[:：] ({_VALUE})$", _VALUED + r"\1: \2", "[:：]"),
+    (rf"(?m)^({_LINE_START}{_WORDS.format('5,39')}) ?[:：] ({_VALUE})$", _VALUED + r"\1: \2", "[:：]"),
+    (rf"(?mi)^({_VALUED}?)({_LINE_START}[^\n]*\b(?:following|below)\b[^\n]*[.:])$", r"\1" + _OPENER + r"\2",
+     r"(?i)following|below"),
+    (rf"(?m)^({_VALUED}?)[{_HEADER}{_OPENER}]([^\n]*)(?:\n *)*\n[^{_ROLE}{_HEADER}\n ][^\n]*"
+     rf"(?:\n(?:[^{_ROLE}{_HEADER}\n][^\n]*)?)*", r"\1\2" + "\n<SLOT>\n", f"[{_HEADER}{_OPENER}]"),
+    (rf"(?m)^{_VALUED}{_OPENER}?([^:\n]*): [^\n]*", r"\1: <SLOT>", _VALUED),
+    (f"[{_MARK_SET}]", "", f"[{_MARK_SET}]"),
     # Adjacent placeholders become one: of their kind when they agree, <SLOT> otherwise.
     *((rf"<{k}>(?:[^{_W}\n<]*<{k}>)+", f"<{k}>", f"<{k}>") for k in SLOT_NAMES),
     (rf"{_PLACEHOLDER}(?:[^{_W}\n<]*{_PLACEHOLDER})+", "<SLOT>", "<"),
@@ -173,8 +189,9 @@ def mask_slots(text: str) -> str:
     return _mask_array(pa.array([text], pa.large_string()))[0].as_py()
 
 
-def mask_many(texts: list[str], chunk: int = 20_000) -> list[str]:
-    """`mask_slots` of each text, in chunks on two threads."""
+def mask_many(texts: list[str]) -> list[str]:
+    """`mask_slots` of each text, in chunks on two threads (Arrow compute releases the GIL)."""
+    chunk = max(1, min(50_000, -(-len(texts) // 2)))
     parts = [pa.array(texts[i:i + chunk], pa.large_string()) for i in range(0, len(texts), chunk)]
     with ThreadPoolExecutor(2) as pool:
         return [m for part in pool.map(_mask_array, parts) for m in part.to_pylist()]
@@ -182,9 +199,7 @@ def mask_many(texts: list[str], chunk: int = 20_000) -> list[str]:
 
 # --- shingles and MinHash -----------------------------------------------------------------------------
 
-_U = np.uint64
-_MERSENNE = _U((1 << 61) - 1)
-_MAX32 = _U((1 << 32) - 1)
+_U, _U32 = np.uint64, np.uint32
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -251,24 +266,27 @@ def shingles(texts: list[str], salt: int = 0, weighted: bool = True,
     return values, starts
 
 
-def _permutations() -> tuple[np.ndarray, np.ndarray]:
-    a, b = MinHash(num_perm=NUM_PERM, seed=SEED).permutations
-    return a.astype(np.uint64), b.astype(np.uint64)
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's finaliser, which datasketch's affine32 scheme applies to each input hash first."""
+    h = h ^ (h >> _U32(16))
+    h *= _U32(0x85EBCA6B)
+    h ^= h >> _U32(13)
+    h *= _U32(0xC2B2AE35)
+    return h ^ (h >> _U32(16))
 
 
 def signatures(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """MinHash of each run of `values` (every run non-empty) with datasketch's permutation hashing."""
-    a, b = _permutations()
+    """MinHash of each run of `values` (every run non-empty) in datasketch's default "affine32" scheme:
+    the minimum over the run of `a * fmix32(h) + b` in wrapping 32-bit arithmetic, per permutation."""
+    a, b = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
+    h = _fmix32(values.astype(np.uint32))
     out = np.empty((len(starts), NUM_PERM), np.uint32)
-    bounds = np.append(starts, len(values))
+    bounds = np.append(starts, len(h))
     lo = 0
-    while lo < len(starts):  # blocks of about 64k shingles: NUM_PERM uint64 each, a few tens of MB
+    while lo < len(starts):  # blocks of about 64k shingles: NUM_PERM values each, a few tens of MB
         hi = max(int(np.searchsorted(bounds, bounds[lo] + (1 << 16), side="right")) - 1, lo + 1)
-        with np.errstate(over="ignore"):
-            x = np.multiply.outer(values[bounds[lo]:bounds[hi]], a)
-            x += b
-        x %= _MERSENNE
-        x &= _MAX32
+        x = np.multiply.outer(h[bounds[lo]:bounds[hi]], a)
+        x += b
         out[lo:hi] = np.minimum.reduceat(x, bounds[lo:hi] - bounds[lo], axis=0)
         lo = hi
     return out
@@ -352,12 +370,12 @@ _FAMILIES = """
 CREATE OR REPLACE TABLE template_families AS
 WITH stats AS (
   SELECT family_id, count(*) AS exchanges, count(DISTINCT account_id) AS accounts,
-         min(ts) AS first_seen, max(ts) AS last_seen,
+         min(ts) AS first_seen, max(ts) AS last_seen, count(DISTINCT text) AS variants,
          arg_min(text, (ts, request_id)) FILTER (WHERE canonical) AS example
   FROM _tpl_ex GROUP BY family_id),
 population AS (SELECT greatest(count(DISTINCT account_id), 1) AS accounts FROM exchanges)
 SELECT s.family_id, s.exchanges, s.accounts, s.first_seen, s.last_seen, s.example, f.masked,
-       f.template_words, s.accounts / p.accounts AS account_share,
+       s.variants, f.template_words, s.accounts / p.accounts AS account_share,
        f.template_words < ? OR (p.accounts >= ? AND s.accounts / p.accounts >= ?) AS generic
 FROM stats s JOIN _tpl_family f USING (family_id), population p
 ORDER BY s.exchanges DESC, s.family_id"""
@@ -437,7 +455,7 @@ def build_template_families(ws: Workspace, threshold: float = 0.8,
     try:
         db.execute(_MEMBERS)
         db.execute("CREATE OR REPLACE TABLE exchange_templates AS SELECT request_id, family_id FROM _tpl_ex")
-        db.execute(_FAMILIES, [GENERIC_MAX_WORDS, GENERIC_MIN_ACCOUNTS, GENERIC_SHARE])
+        db.execute(_FAMILIES, [SPECIFIC_MIN_WORDS, GENERIC_MIN_ACCOUNTS, GENERIC_SHARE])
     finally:
         db.unregister("_tpl_member")
         db.unregister("_tpl_family")

