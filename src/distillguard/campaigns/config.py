@@ -12,6 +12,8 @@ class CampaignConfig:
     min_coordination: float = 0.3       # strength of the links that hold the cluster together
     min_score: float = 0.5              # geometric mean of content and coordination
     min_accounts: int = 2
+    min_suspicion: float = 0.3          # accounts below this never join a group
+    min_link_weight: float = 0.4        # links weaker than this do not join accounts
     # A lone account is flagged only when its own traffic leaves little doubt.
     solo_min_score: float = 0.97
     solo_min_exchanges: int = 200

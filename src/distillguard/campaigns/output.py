@@ -41,15 +41,15 @@ def campaign_records(ws: Workspace, cfg: CampaignConfig) -> list[dict]:
         SELECT v.campaign_id, any_value(k.score) AS score, any_value(k.content) AS content,
                any_value(k.coordination) AS coordination, any_value(k.sync_share) AS sync_share,
                any_value(k.dense_block_share) AS dense_block_share, list(v.account_id ORDER BY v.account_id) AS accounts
-        FROM account_verdicts v JOIN account_clusters c USING (account_id)
-        JOIN campaign_clusters k USING (cluster_id)
+        FROM account_verdicts v JOIN campaign_clusters k USING (cluster_id)
         WHERE v.campaign_id IS NOT NULL GROUP BY v.campaign_id ORDER BY score DESC""")
     spans = {r["campaign_id"]: r for r in _rows(ws, """
         SELECT campaign_id, count(*) AS exchanges, min(ts) AS first_seen, max(ts) AS last_seen
         FROM _cx GROUP BY 1""")}
     caps = _grouped(_rows(ws, """
         SELECT x.campaign_id, c.capability, count(*) / sum(count(*)) OVER (PARTITION BY x.campaign_id) AS share
-        FROM _cx x JOIN exchange_capabilities c USING (request_id) GROUP BY ALL ORDER BY share DESC"""))
+        FROM _cx x JOIN exchange_capabilities c USING (request_id) GROUP BY x.campaign_id, c.capability
+        ORDER BY share DESC"""))
     indicators = _grouped(_rows(ws, """
         SELECT m.campaign_id, i.indicator_type AS type, i.indicator_value AS value,
                count(DISTINCT i.account_id) AS accounts, sum(i.exchanges) AS exchanges, max(i.weight) AS weight,
@@ -60,7 +60,7 @@ def campaign_records(ws: Workspace, cfg: CampaignConfig) -> list[dict]:
         ORDER BY count(DISTINCT i.account_id) * max(i.weight) DESC"""))
     models = _grouped(_rows(ws, """
         SELECT x.campaign_id, x.model, count(*) AS exchanges, min(x.ts) AS first_used,
-               min(x.ts) - any_value(g.first_seen) AS after_release
+               (epoch(min(x.ts)) - epoch(any_value(g.first_seen))) / 3600.0 AS after_release
         FROM _cx x JOIN (SELECT model, min(ts) AS first_seen FROM exchanges GROUP BY 1) g USING (model)
         GROUP BY ALL ORDER BY first_used"""))
     signal_cols = [c for c in _SIGNAL_WORDS if c in ws.sql("SELECT * FROM exchange_signals LIMIT 0").column_names]
@@ -93,7 +93,7 @@ def campaign_records(ws: Workspace, cfg: CampaignConfig) -> list[dict]:
             "indicators": [{k: v for k, v in i.items() if v is not None} for i in inds],
             "model_timeline": [{"model": m["model"], "exchanges": m["exchanges"],
                                 "first_used": m["first_used"].isoformat(),
-                                "hours_after_first_seen": round(m["after_release"].total_seconds() / 3600, 1)}
+                                "hours_after_first_seen": round(m["after_release"], 1)}
                                for m in models.get(cid, [])],
             "content_score": round(h["content"], 4), "coordination_score": round(h["coordination"], 4),
         }
@@ -115,8 +115,8 @@ def _evidence(record: dict, head: dict, signals: dict, templates: list[dict], ex
         lines.append(f"{head['sync_share']:.0%} of accounts act in synchrony (co-active windows, round-robin turns "
                      f"or a simultaneous model pivot).")
     for t in templates[:2]:
-        lines.append(f"{t['accounts']} accounts sent {t['exchanges']:,} exchanges from one template, e.g. "
-                     f"{t['example'][:120]!r}.")
+        example = f", e.g. {t['example'][:120]!r}" if t["example"] else ""
+        lines.append(f"{t['accounts']} accounts sent {t['exchanges']:,} exchanges from one template{example}.")
     for name, share in sorted(signals.items(), key=lambda kv: -(kv[1] or 0)):
         if share and share >= 0.1:
             lines.append(f"{share:.0%} of exchanges {_SIGNAL_WORDS[name]}.")
@@ -125,8 +125,9 @@ def _evidence(record: dict, head: dict, signals: dict, templates: list[dict], ex
             lines.append(f"Began using {m['model']} {m['hours_after_first_seen']} h after it first appeared "
                          f"({m['exchanges']:,} exchanges).")
     for e in examples:
-        lines.append(f"Example: request {e['request_id']} from {e['account_id']} at "
-                     f"{Path(e['source_file']).name}:{e['source_line']} (exchange score {e['score']:.2f}).")
+        where = f" at {Path(e['source_file']).name}:{e['source_line']}" if e["source_file"] else ""
+        lines.append(f"Example: request {e['request_id']} from {e['account_id']}{where} "
+                     f"(exchange score {e['score']:.2f}).")
     return lines
 
 

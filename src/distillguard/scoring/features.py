@@ -7,28 +7,39 @@ transfers to another, and each reads as a sentence when it drives a score up.
 from __future__ import annotations
 
 from ..fingerprints.content.signals import SIGNALS
+from ..fingerprints.content.capability import CLASSES
 from .model import Feature
 
 # --- exchange level: what one request asks for and how it is sent ------------------------
+_CAPABILITY_REASONS = {"judge_grading": ("GRADING_TASK", "Content is an LLM-as-judge grading task"),
+                       "political_rewrite": ("POLITICAL_REWRITE_TASK", "Content is a politically sensitive rewrite")}
+
 EXCHANGE_FEATURES: list[tuple[Feature, str]] = [
-    *[(Feature(s.name, s.reason_code, s.description), f"coalesce(s.{s.name}, 0)") for s in SIGNALS],
+    *[(Feature(s.name, s.reason_code, s.description, notable=0.5), f"coalesce(s.{s.name}, 0)") for s in SIGNALS],
     (Feature("shared_template", "SHARED_TEMPLATE",
-             "Prompt follows a specific template that other accounts also send"),
+             "Prompt follows a specific template that other accounts also send", notable=1),
      "CASE WHEN f.generic = false AND f.accounts >= 2 THEN 1 ELSE 0 END"),
     (Feature("template_accounts_log", "TEMPLATE_SPREAD",
-             "The template is sent by many accounts (log of their number)"),
+             "The template is sent by many accounts (log of their number)", notable=2.4),
      "CASE WHEN f.generic = false THEN ln(1 + coalesce(f.accounts, 0)) ELSE 0 END"),
-    (Feature("template_volume_log", "TEMPLATE_VOLUME",
-             "The template is sent at volume (log of its exchanges)"),
+    (Feature("template_volume_log", "TEMPLATE_VOLUME", "The template is sent at volume (log of its exchanges)"),
      "CASE WHEN f.generic = false THEN ln(1 + coalesce(f.exchanges, 0)) ELSE 0 END"),
-    (Feature("p_judge_grading", "GRADING_TASK", "Content is an LLM-as-judge grading task"),
-     "coalesce(c.p_judge_grading, 0)"),
-    (Feature("p_political_rewrite", "POLITICAL_REWRITE_TASK", "Content is a politically sensitive rewrite"),
-     "coalesce(c.p_political_rewrite, 0)"),
-    (Feature("p_advice_chat", "ADVICE_CHAT", "Content is ordinary advice or chit-chat"),
-     "coalesce(c.p_advice_chat, 0)"),
+    (Feature("template_account_share", "COMMON_TEMPLATE", "Share of all accounts that use this template"),
+     "coalesce(f.account_share, 0)"),
+    (Feature("template_generic", "GENERIC_PROMPT", "The prompt is a generic one many people send"),
+     "coalesce(f.generic::INT, 0)"),
+    *[(Feature(f"p_{c}", *_CAPABILITY_REASONS.get(c, (f"CAPABILITY_{c.upper()}", f"Capability: {c}")),
+               notable=0.5 if c in _CAPABILITY_REASONS else None), f"coalesce(c.p_{c}, 0)") for c in CLASSES],
     (Feature("capability_confidence", "CLEAR_CAPABILITY_FOCUS", "Content sits squarely in one capability"),
      "coalesce(c.confidence, 0)"),
+    (Feature("max_tokens_log", "LARGE_OUTPUT_BUDGET", "Large max_tokens (log)"), "ln(1 + coalesce(e.max_tokens, 0))"),
+    (Feature("temperature", "TEMPERATURE", "Sampling temperature"), "coalesce(e.temperature, 1)"),
+    (Feature("prompt_length_log", "PROMPT_LENGTH", "Length of the last user message (log)"),
+     "ln(1 + length(coalesce(e.last_user_message, '')))"),
+    (Feature("has_tools", "TOOLS", "Tools are defined"), "(coalesce(e.tools_defined, 0) > 0)::INT"),
+    (Feature("has_images", "IMAGES", "Images are attached"), "(coalesce(e.image_parts, 0) > 0)::INT"),
+    (Feature("has_system", "SYSTEM_PROMPT", "A system prompt is set"), "(e.system_prompt IS NOT NULL)::INT"),
+    (Feature("turns_log", "CONVERSATION_LENGTH", "Messages in the request (log)"), "ln(1 + coalesce(e.turn_count, 0))"),
 ]
 
 EXCHANGE_SQL = """

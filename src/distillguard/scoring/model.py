@@ -18,6 +18,7 @@ class Feature:
     name: str            # column name in the feature table
     reason: str          # reason code shown when this feature drives a score up
     description: str     # one line an analyst can read
+    notable: float | None = None   # value from which the feature counts as a reason (tree models)
 
 
 @dataclass
@@ -57,3 +58,38 @@ class LinearModel:
     @classmethod
     def load(cls, path: str | Path) -> "LinearModel":
         return cls(**json.loads(Path(path).read_text()))
+
+
+class TreeModel:
+    """Gradient-boosted trees (scikit-learn) for the exchange score, where interactions matter.
+
+    Trees give no per-row contributions, so reasons are the notable features of a row (value at
+    or above their `notable` threshold), ordered by the permutation importance measured when
+    the model was fit. The pickled estimator is tied to the pinned scikit-learn version.
+    """
+
+    def __init__(self, estimator, features: list[str], importance: list[float], metadata: dict | None = None):
+        self.estimator, self.features, self.importance = estimator, features, importance
+        self.metadata = metadata or {}
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        return self.estimator.predict_proba(np.nan_to_num(np.asarray(x, dtype=np.float64)))[:, 1]
+
+    def reasons(self, x: np.ndarray, catalogue: dict[str, Feature], top: int = 3) -> list[str]:
+        order = np.argsort(-np.asarray(self.importance))
+        ranked = [(i, catalogue[self.features[i]]) for i in order if catalogue[self.features[i]].notable is not None]
+        hits = np.column_stack([x[:, i] >= f.notable for i, f in ranked]) if ranked else np.zeros((len(x), 0), bool)
+        codes = [f.reason for _, f in ranked]
+        return [";".join(dict.fromkeys(codes[j] for j in np.flatnonzero(row)[:top])) for row in hits]
+
+    def save(self, path: str | Path) -> None:
+        import joblib
+
+        joblib.dump({"estimator": self.estimator, "features": self.features, "importance": self.importance,
+                     "metadata": self.metadata}, path, compress=3)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "TreeModel":
+        import joblib
+
+        return cls(**joblib.load(path))

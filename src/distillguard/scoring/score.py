@@ -9,7 +9,7 @@ import pyarrow as pa
 
 from ..workspace import Workspace
 from .features import ACCOUNT_FEATURES, ACCOUNT_SQL, EXCHANGE_FEATURES, EXCHANGE_SQL, catalogue, feature_sql
-from .model import LinearModel
+from .model import LinearModel, TreeModel
 
 MODELS = Path(__file__).with_name("models")
 LEVELS = {
@@ -27,11 +27,18 @@ def matrix(table: pa.Table, model: LinearModel) -> np.ndarray:
     return np.column_stack([table.column(name).to_numpy(zero_copy_only=False) for name in model.features])
 
 
-def load_model(level: str, models: Path = MODELS) -> LinearModel:
-    return LinearModel.load(models / f"{level}.json")
+# The exchange score needs interactions (a grading prompt at a huge max_tokens, a shared template
+# without a system prompt...), so it is a tree model; the account score stays linear so every
+# account verdict can be taken apart feature by feature.
+MODEL_FILES = {"exchange": ("exchange.joblib", TreeModel), "account": ("account.json", LinearModel)}
 
 
-def score_level(ws: Workspace, level: str, model: LinearModel | None = None, batch_rows: int = 200_000) -> int:
+def load_model(level: str, models: Path = MODELS) -> LinearModel | TreeModel:
+    name, cls = MODEL_FILES[level]
+    return cls.load(models / name)
+
+
+def score_level(ws: Workspace, level: str, model: LinearModel | TreeModel | None = None, batch_rows: int = 200_000) -> int:
     """Score every row of `level` into its table: ids, `score` (0..1) and `reasons`."""
     features, template, keys, table_name = LEVELS[level]
     model = model or load_model(level)

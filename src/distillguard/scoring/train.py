@@ -16,6 +16,8 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.inspection import permutation_importance
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
@@ -23,8 +25,8 @@ from ..fingerprints.stage import run_fingerprints
 from ..ingest import ingest
 from ..simulate import simulate
 from ..workspace import Workspace
-from .model import LinearModel
-from .score import LEVELS, MODELS, feature_table, matrix, score_level
+from .model import LinearModel, TreeModel
+from .score import LEVELS, MODEL_FILES, MODELS, feature_table, score_level
 
 MAX_TRAIN_ROWS = 300_000
 
@@ -35,12 +37,11 @@ def prepare(work: Path, preset: str, seed: int, accounts: int, days: int) -> Wor
     if not (data / "truth_accounts.csv").exists():
         shutil.rmtree(data, ignore_errors=True)
         simulate(data, accounts=accounts, days=days, seed=seed, preset=preset, fmt="jsonl.gz")
-    db_path = data / "workspace.duckdb"
-    db_path.unlink(missing_ok=True)
-    ws = Workspace.open(db_path)
-    ingest(ws, data / "exchanges.jsonl.gz")
-    ingest(ws, data / "accounts.jsonl", kind="accounts")
-    run_fingerprints(ws)
+    ws = Workspace.open(data / "workspace.duckdb")
+    if not ws.backend.table_exists("account_features"):   # fingerprints are reused across fits
+        ingest(ws, data / "exchanges.jsonl.gz")
+        ingest(ws, data / "accounts.jsonl", kind="accounts")
+        run_fingerprints(ws)
     ws.backend.execute(f"CREATE OR REPLACE TABLE truth_accounts AS SELECT * FROM read_csv('{data}/truth_accounts.csv', all_varchar=true)")
     ws.backend.execute(f"CREATE OR REPLACE TABLE truth_exchanges AS SELECT * FROM read_csv('{data}/truth_exchanges.csv', all_varchar=true)")
     return ws
@@ -56,13 +57,20 @@ def labelled(ws: Workspace, level: str):
     return table, y
 
 
-def fit(ws: Workspace, level: str, seed: int) -> LinearModel:
+def fit(ws: Workspace, level: str, seed: int) -> LinearModel | TreeModel:
     table, y = labelled(ws, level)
     names = [f.name for f, _ in LEVELS[level][0]]
     x = np.nan_to_num(np.column_stack([table.column(n).to_numpy(zero_copy_only=False) for n in names]))
     if len(y) > MAX_TRAIN_ROWS:
         keep = np.random.default_rng(seed).choice(len(y), MAX_TRAIN_ROWS, replace=False)
         x, y = x[keep], y[keep]
+    if level == "exchange":
+        trees = HistGradientBoostingClassifier(max_iter=200, max_leaf_nodes=31, l2_regularization=1.0,
+                                               random_state=seed).fit(x, y)
+        rows = np.random.default_rng(seed).choice(len(y), min(len(y), 20_000), replace=False)
+        importance = permutation_importance(trees, x[rows], y[rows], scoring="roc_auc", n_repeats=2,
+                                            random_state=seed).importances_mean
+        return TreeModel(trees, names, importance.tolist())
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0] = 1.0
     lr = LogisticRegression(C=0.1, class_weight="balanced", max_iter=2000)
@@ -70,7 +78,7 @@ def fit(ws: Workspace, level: str, seed: int) -> LinearModel:
     return LinearModel(names, mean.tolist(), scale.tolist(), lr.coef_[0].tolist(), float(lr.intercept_[0]))
 
 
-def measure(ws: Workspace, models: dict[str, LinearModel]) -> dict[str, float]:
+def measure(ws: Workspace, models: dict) -> dict[str, float]:
     out = {}
     for level in ("exchange", "account"):
         score_level(ws, level, models[level])
@@ -112,11 +120,12 @@ def main() -> None:
         model.metadata = {"trained_on": f"simulate preset=default seed={args.train_seed} accounts={args.accounts} "
                                         f"days={args.days}",
                           "measured_on": f"simulate preset=shifted seed={args.test_seed}", "auroc": report}
-        model.save(args.models / f"{level}.json")
+        model.save(args.models / MODEL_FILES[level][0])
     print(json.dumps(report, indent=1))
     for level, model in models.items():
-        print(f"\n{level} coefficients (standardised):")
-        for name, c in sorted(zip(model.features, model.coef), key=lambda p: -abs(p[1])):
+        weights = model.coef if level == "account" else model.importance
+        print(f"\n{level} {'coefficients (standardised)' if level == 'account' else 'permutation importance'}:")
+        for name, c in sorted(zip(model.features, weights), key=lambda p: -abs(p[1])):
             print(f"  {name:28} {c:+.3f}")
 
 

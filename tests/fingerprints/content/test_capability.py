@@ -80,7 +80,7 @@ def test_structure_changes_the_class_of_the_same_text(model):
     assert top(model, question, n_tools=2) == "tool_use"
     assert top(model, "What is in this picture?", n_images=1) == "vision"
     agent = templates.AGENT_SYSTEMS[0]
-    assert top(model, "continue", system=agent, n_tools=8, n_tool_calls=6, turns=13) == "agentic"
+    assert top(model, "continue", systems=agent, n_tools=8, n_tool_calls=6, turns=13) == "agentic"
 
 
 @pytest.mark.parametrize(

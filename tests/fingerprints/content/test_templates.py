@@ -88,7 +88,7 @@ def test_long_prompts_keep_their_ends():
     text = "Translate into French, keeping the tone.\n\n" + "word " * 5000 + "\n\nReturn only the translation."
     masked = mask_slots(text)
     assert masked.startswith("Translate into French") and masked.endswith("Return only the translation.")
-    assert len(masked) < 4200
+    assert len(masked) < 8200
 
 
 # --- MinHash ------------------------------------------------------------------------------------------
@@ -149,8 +149,14 @@ def test_real_user_questions_stay_apart():
         pass
     questions = list(dict.fromkeys(q for q in questions if len(q.split()) >= 8))
     labels = families_of(questions)
-    joined = len(questions) - len(set(labels))
-    assert joined <= 0.01 * len(questions)
+    # The only joins allowed are real templates: questions that mask alike ("Web search results: …") or
+    # open or close with the same dozen words (a dataset's "I like to host guests … recipe for X?").
+    for label in set(labels):
+        members = [q for q, lab in zip(questions, labels) if lab == label]
+        for q in members[1:]:
+            p = members[0]
+            assert (mask_slots(q) == mask_slots(p) or q.split()[:12] == p.split()[:12]
+                    or q.split()[-12:] == p.split()[-12:]), members
 
 
 # --- the stage ----------------------------------------------------------------------------------------

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction import FeatureHasher
 from sklearn.preprocessing import normalize
+from sklearn.utils import murmurhash3_32
 
 CLASSES: tuple[str, ...] = (
     "reasoning_math",
@@ -73,7 +73,12 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 # System-prompt words live in their own part of the hash space: "translate" in a system prompt is not
 # the same evidence as "translate" typed by the user.
 _SYSTEM_PREFIX = "\x00"
-_HASHER = FeatureHasher(n_features=N_HASHED, input_type="string", alternate_sign=False, dtype=np.float32)
+# Each distinct token is hashed once (MurmurHash3, stable across runs and machines) and remembered;
+# bigram buckets are mixed from the two token hashes in numpy instead of hashing joined strings.
+# Hashing strings dominated the cost per prompt; this keeps scans above 20,000 prompts/s on one core.
+_HASHES: dict[str, int] = {}
+_MAX_CACHED = 2_000_000
+_MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
 def clip_text(text: str) -> str:
@@ -83,18 +88,51 @@ def clip_text(text: str) -> str:
     return text[: MAX_TEXT_CHARS - _TAIL_CHARS] + "\n" + text[-_TAIL_CHARS:]
 
 
-def tokens(text: str, system: str = "") -> list[str]:
-    """Hashed tokens of one exchange: words and symbol runs, their bigrams, CJK characters, system words."""
+def _hashes(tokens: list[str]) -> list[int]:
+    try:
+        return [_HASHES[t] for t in tokens]
+    except KeyError:
+        if len(_HASHES) > _MAX_CACHED:
+            _HASHES.clear()
+        for t in tokens:
+            if t not in _HASHES:
+                _HASHES[t] = murmurhash3_32(t, positive=True)
+        return [_HASHES[t] for t in tokens]
+
+
+def token_sequences(text: str, system: str = "") -> list[list[str]]:
+    """Token sequences of one exchange, each counted as unigrams and adjacent bigrams.
+
+    Words and symbol runs (which carry code and maths) of the clipped text; single CJK characters,
+    since those scripts put no spaces between words; words of the system prompt, marked as such.
+    """
     text = clip_text(text)
-    words = _TOKEN.findall(text.lower())
-    out = words + list(map(" ".join, zip(words, words[1:])))
+    out = [_TOKEN.findall(text.lower())]
     if not text.isascii():
-        cjk = _CJK.findall(text)
-        out += cjk
-        out += map("".join, zip(cjk, cjk[1:]))
+        out.append(_CJK.findall(text))
     if system:
-        out += [_SYSTEM_PREFIX + w for w in _TOKEN.findall(system[:MAX_SYSTEM_CHARS].lower())]
+        out.append([_SYSTEM_PREFIX + w for w in _TOKEN.findall(system[:MAX_SYSTEM_CHARS].lower())])
     return out
+
+
+def hashed_counts(texts: Sequence[str], systems: Sequence[str]) -> sparse.csr_matrix:
+    """(n, N_HASHED) counts of hashed unigrams and bigrams."""
+    lengths, docs, flat = [], [], []
+    for doc, (text, system) in enumerate(zip(texts, systems)):
+        for seq in token_sequences(text, system):
+            flat += _hashes(seq)
+            lengths.append(len(seq))
+            docs.append(doc)
+    h = np.array(flat, dtype=np.uint64)
+    seq_of = np.repeat(np.arange(len(lengths)), lengths)
+    doc_of = np.asarray(docs, dtype=np.int64)[seq_of]
+    pair = seq_of[1:] == seq_of[:-1]  # bigrams never cross from one sequence to the next
+    bigram = ((h[:-1][pair] * _MIX + h[1:][pair]) >> np.uint64(32)) % np.uint64(N_HASHED)
+    cols = np.concatenate([h % np.uint64(N_HASHED), bigram]).astype(np.int64)
+    rows = np.concatenate([doc_of, doc_of[1:][pair]])
+    counts = sparse.csr_matrix((np.ones(len(cols), np.float32), (rows, cols)), shape=(len(texts), N_HASHED))
+    counts.sum_duplicates()
+    return counts
 
 
 def _column(values: Sequence[int] | np.ndarray | None, n: int) -> np.ndarray:
@@ -149,7 +187,7 @@ def featurize(
     n = len(texts)
     systems = [""] * n if systems is None else [s or "" for s in systems]
     texts = [t or "" for t in texts]
-    hashed = _HASHER.transform(map(tokens, texts, systems))
+    hashed = hashed_counts(texts, systems)
     np.log1p(hashed.data, out=hashed.data)  # damp repeated tokens in templated or pasted text
     hashed = normalize(hashed, copy=False)
     struct = structural_features(

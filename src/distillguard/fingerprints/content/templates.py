@@ -98,13 +98,14 @@ CHUNK = 50_000  # masked keys hashed at a time: bounds memory
 # back.
 
 SLOT_NAMES = ("SLOT", "CODE", "URL", "EMAIL", "QUOTE", "NUM", "NAME")
-MASK_HEAD, MASK_TAIL = 3000, 1000  # characters kept at each end of a longer prompt
+MASK_HEAD, MASK_TAIL = 6000, 2000  # characters kept at each end of a longer prompt
 _W = r"\pL\pN_"  # word characters
 _CAP = rf"(?:[A-HJ-Z]|I[{_W}&-])[{_W}'’&-]*"  # a capitalised word; "I" and "I'm" are no names
-# Line marks while masking the payload: a role marker, a header (or short label line), an opener, a line
-# with a value after its colon.
-_ROLE, _HEADER, _OPENER, _VALUED = "\x01", "\x02", "\x03", "\x04"
-_MARK_SET = _ROLE + _HEADER + _OPENER + _VALUED
+# Line marks while masking the payload: a role marker, a header, an opener, a short label with a value
+# after its colon, a longer instruction with one.
+_ROLE, _HEADER, _OPENER, _FIELD, _VALUED = "\x01", "\x02", "\x03", "\x04", "\x05"
+_MARK_SET = _ROLE + _HEADER + _OPENER + _FIELD + _VALUED
+_STOP = _ROLE + _HEADER + _FIELD  # lines that end a block
 _LINE_START = f"[^{_MARK_SET}\\n :：]"
 _WORDS = "[^:：\\n ]*(?: [^:：\\n ]+){{{}}}"  # a label of so many more words, no colon in it
 _VALUE = "(?:[^<\\n]|<[^S\\n])[^\\n]*"  # a value not already masked inline
@@ -114,7 +115,7 @@ _QUOTES = "|".join([r'(?s)""".*?"""', r"(?s)'''.*?'''", r'"[^"\n]*"', "“[^”\
 
 # (RE2 pattern, replacement, pattern a row must contain to be scanned at all)
 _STEPS: list[tuple[str, str, str | None]] = [
-    (r"(?s)```.*?(?:```|\z)|~~~.*?(?:~~~|\z)", "<CODE>", "```|~~~"),  # an unclosed fence runs to the end
+    (r"(?s)```.*?```|~~~.*?~~~", "<CODE>", "```|~~~"),  # an unclosed fence is left to the payload rules
     (r"(?i)(?:https?://|www\.|data:[\w/+.-]+;)\S*[^\s.,;:!?)\]'\"]", "<URL>", r"(?i)://|www\.|data:"),
     (rf"[{_W}.+-]+@[{_W}-]+(?:\.[{_W}-]+)+", "<EMAIL>", "@"),
     (r"<([A-Za-z][\w:-]*)[^<>\n]*>(?s:.*?)</([A-Za-z][\w:-]*)\s*>", r"<\1><SLOT></\2>", "</"),
@@ -129,12 +130,12 @@ _STEPS: list[tuple[str, str, str | None]] = [
     (r" {2,}", " ", "  "),
     (r"(?m)^ | $", "", None),
     # Payload. First short inline fields whose value ends its sentence within a line ("Domain: algebra.
-    # Task type: …"), twice since a match takes the sentence end the next one starts from. Then mark each line: role
-    # markers (end a block), headers and short label lines ending in a colon (end a block and open one),
-    # longer instruction lines ending in a colon or pointing at what follows ("… the following.") (open a
-    # block), and lines with a label or instruction prefix and a value after the colon. A block, the lines
-    # after an opener up to the next role or header line, becomes one <SLOT>, then so does a line's value.
-    # RE2's leftmost non-overlapping matches make an opener inside a block part of that block.
+    # Task type: …"), twice since a match takes the sentence end the next one starts from. Then mark each
+    # line: role markers and short labels with a value ("Output (a): …") end a block, headers end one and
+    # open the next, lines ending in a colon or pointing at what follows ("… the following.") open one, and
+    # an instruction prefix with a value after its colon is left alone. A block, the lines after an opener
+    # up to the next line that ends one, becomes one <SLOT>, then so does each line's value. RE2's leftmost non-overlapping matches make an
+    # opener inside a block part of it: a model answer's "Ingredients:" line is payload, not structure.
     *[(rf"(?m)(^|[.!?] )([^\s:.!?{_MARK_SET}][^:.!?\n]{{0,39}}): ([^.!?:<\n]{{1,40}}?)([.!?] \S)",
        r"\1\2: <SLOT>\4", "[:：]")] * 2,
     (r"(?mi)^((?:#{1,6} ?)?(?:human|assistant|user|system|ai|bot|gpt|model|response) ?[:：]?$|"
@@ -142,15 +143,14 @@ _STEPS: list[tuple[str, str, str | None]] = [
      _ROLE + r"\1", None),
     (r"(?m)^(#{1,6} \S.*|\*\*[^*\n]{1,80}\*\* ?[:：]?|\[[^\]\n]{1,80}\] ?[:：]?|[-=*_]{3,})$", _HEADER + r"\1",
      None),
-    (rf"(?m)^({_LINE_START}{_WORDS.format('0,4')}) ?[:：]$", _HEADER + r"\1:", "[:：]"),
-    (rf"(?m)^({_LINE_START}{_WORDS.format('5,39')}) ?[:：]$", _OPENER + r"\1:", "[:：]"),
-    (rf"(?m)^({_LINE_START}{_WORDS.format('0,4')}) ?[:：] ({_VALUE})$", _VALUED + r"\1: \2", "[:：]"),
+    (rf"(?m)^({_LINE_START}{_WORDS.format('0,39')}) ?[:：]$", _OPENER + r"\1:", "[:：]"),
+    (rf"(?m)^({_LINE_START}{_WORDS.format('0,4')}) ?[:：] ({_VALUE})$", _FIELD + r"\1: \2", "[:：]"),
     (rf"(?m)^({_LINE_START}{_WORDS.format('5,39')}) ?[:：] ({_VALUE})$", _VALUED + r"\1: \2", "[:：]"),
-    (rf"(?mi)^({_VALUED}?)({_LINE_START}[^\n]*\b(?:following|below)\b[^\n]*[.:])$", r"\1" + _OPENER + r"\2",
+    (rf"(?mi)^([{_FIELD}{_VALUED}]?)({_LINE_START}[^\n]*\b(?:following|below)\b[^\n]*[.:])$", r"\1" + _OPENER + r"\2",
      r"(?i)following|below"),
-    (rf"(?m)^({_VALUED}?)[{_HEADER}{_OPENER}]([^\n]*)(?:\n *)*\n[^{_ROLE}{_HEADER}\n ][^\n]*"
-     rf"(?:\n(?:[^{_ROLE}{_HEADER}\n][^\n]*)?)*", r"\1\2" + "\n<SLOT>\n", f"[{_HEADER}{_OPENER}]"),
-    (rf"(?m)^{_VALUED}{_OPENER}?([^:\n]*): [^\n]*", r"\1: <SLOT>", _VALUED),
+    (rf"(?m)^([{_FIELD}{_VALUED}]?)[{_HEADER}{_OPENER}]([^\n]*)(?:\n *)*\n[^{_STOP}\n ][^\n]*"
+     rf"(?:\n(?:[^{_STOP}\n][^\n]*)?)*", r"\1\2" + "\n<SLOT>\n", f"[{_HEADER}{_OPENER}]"),
+    (rf"(?m)^[{_FIELD}{_VALUED}]{_OPENER}?([^:\n]*): [^\n]*", r"\1: <SLOT>", f"[{_FIELD}{_VALUED}]"),
     (f"[{_MARK_SET}]", "", f"[{_MARK_SET}]"),
     # Adjacent placeholders become one: of their kind when they agree, <SLOT> otherwise.
     *((rf"<{k}>(?:[^{_W}\n<]*<{k}>)+", f"<{k}>", f"<{k}>") for k in SLOT_NAMES),

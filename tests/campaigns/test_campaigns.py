@@ -1,0 +1,81 @@
+"""Campaign verdicts on hand-built worlds: every trap stays unflagged, every campaign shape is caught."""
+
+import csv
+import json
+
+import pytest
+
+from distillguard.campaigns import CampaignConfig, assemble_campaigns, write_scan_output
+from distillguard.linkage import build_linkage
+from distillguard.workspace import Workspace
+from tests.linkage.worlds import World
+
+# How harvest-like each group's own traffic reads (what the scorers would say).
+CONTENT = {"hydra": 0.75, "slow": 0.6, "ent": 0.1, "class": 0.05, "cgnat": 0.05, "bg": 0.05, "bench": 0.45}
+
+
+def _scores(ws: Workspace, world: World, groups: dict[str, list[str]]) -> None:
+    content = {a: CONTENT[g] for g, ids in groups.items() for a in ids}
+    ws.backend.execute("CREATE OR REPLACE TABLE account_scores (account_id VARCHAR, score DOUBLE, reasons VARCHAR)")
+    ws.backend.execute("CREATE OR REPLACE TABLE exchange_scores (request_id VARCHAR, account_id VARCHAR, score DOUBLE, reasons VARCHAR)")
+    ws.backend.execute("CREATE OR REPLACE TABLE account_features AS SELECT account_id, count(*) AS exchanges FROM exchanges GROUP BY 1")
+    for a, c in content.items():
+        # Campaign accounts keep their individual scores low: each stays under every per-account bar.
+        ws.backend.execute("INSERT INTO account_scores VALUES (?, ?, 'TEST')", [a, min(c, 0.35)])
+    ws.backend.execute("""INSERT INTO exchange_scores SELECT e.request_id, e.account_id, s.c, ''
+                          FROM exchanges e JOIN (SELECT unnest(?) AS account_id, unnest(?) AS c) s USING (account_id)""",
+                       [list(content), list(content.values())])
+
+
+@pytest.fixture
+def verdicts():
+    world = World(seed=3)
+    groups = {"hydra": world.hydra(40), "slow": world.low_and_slow(5), "ent": world.enterprise(20),
+              "class": world.university_class(30), "cgnat": world.cgnat(30), "bg": world.background(40)}
+    with Workspace.open(":memory:") as ws:
+        world.write(ws)
+        build_linkage(ws)
+        _scores(ws, world, groups)
+        n = assemble_campaigns(ws, CampaignConfig())
+        rows = {r["account_id"]: r for r in ws.sql("SELECT * FROM account_verdicts").to_pylist()}
+        yield n, rows, groups, ws
+
+
+def test_campaign_shapes_are_caught_as_one_campaign_each(verdicts):
+    n, rows, groups, _ = verdicts
+    for shape in ("hydra", "slow"):
+        ids = {rows[a]["campaign_id"] for a in groups[shape]}
+        assert all(rows[a]["flagged"] for a in groups[shape]), shape
+        assert len(ids) == 1 and None not in ids, shape
+    assert {rows[groups["hydra"][0]]["campaign_id"]} != {rows[groups["slow"][0]]["campaign_id"]}
+    assert n == 2
+
+
+@pytest.mark.parametrize("trap", ["ent", "class", "cgnat", "bg"])
+def test_traps_stay_unflagged(verdicts, trap):
+    _, rows, groups, _ = verdicts
+    assert not any(rows[a]["flagged"] for a in groups[trap])
+
+
+def test_scan_output_contract(verdicts, tmp_path):
+    _, rows, groups, ws = verdicts
+    ws.backend.execute("CREATE OR REPLACE TABLE exchange_capabilities AS SELECT request_id, 'coding' AS capability FROM exchanges")
+    ws.backend.execute("CREATE OR REPLACE TABLE exchange_signals AS SELECT request_id, 0.9 AS cot_elicitation FROM exchanges")
+    ws.backend.execute("ALTER TABLE template_families ADD COLUMN IF NOT EXISTS example VARCHAR")
+    files = write_scan_output(ws, tmp_path)
+    with open(files["accounts.csv"]) as f:
+        reader = csv.DictReader(f)
+        assert reader.fieldnames[:5] == ["account_id", "score", "flagged", "campaign_id", "reasons"]
+        accounts = list(reader)
+    assert {r["flagged"] for r in accounts} <= {"true", "false"}
+    with open(files["exchanges.csv"]) as f:
+        assert csv.DictReader(f).fieldnames[:3] == ["request_id", "account_id", "score"]
+    campaigns = json.loads(files["campaigns.json"].read_text())
+    assert len(campaigns) == 2
+    for c in campaigns:
+        for key in ("campaign_id", "score", "accounts", "exchanges", "first_seen", "last_seen", "capabilities",
+                    "indicators", "evidence"):
+            assert key in c
+        assert c["capabilities"] == {"coding": 1.0} and c["evidence"] and c["indicators"]
+    hydra = next(c for c in campaigns if set(groups["hydra"]) <= set(c["accounts"]))
+    assert any("reasoning" in line for line in hydra["evidence"])
