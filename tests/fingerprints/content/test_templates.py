@@ -36,10 +36,13 @@ def same_family(a: str, b: str) -> bool:
     (COT.format(q=QUESTIONS[0]), COT.format(q=QUESTIONS[1])),
     ('Paraphrase the following question: "What is the capital of France?"',
      'Paraphrase the following question: "Who painted the Mona Lisa?"'),
-    ("Summarize https://example.com/a?id=1 for jane@example.org", "Summarize http://news.example.net/b for bob@corp.io"),
+    ("Summarize https://example.com/a?id=1 for jane@example.org",
+     "Summarize http://news.example.net/b for bob@corp.io"),
     ("Refactor this:\n```python\nprint(1)\n```", "Refactor this:\n```js\nconsole.log(2)\n```"),
-    ("Write a bio of Ada Lovelace Byron for the Royal Society", "Write a bio of Alan Mathison Turing for the Turing Trust"),
-    ("Question: Why is the sky blue?\nAnswer:", "Question: How do magnets work, and why do they stick to steel?\nAnswer:"),
+    ("Write a bio of Ada Lovelace Byron for the Royal Society",
+     "Write a bio of Alan Mathison Turing for the Turing Trust"),
+    ("Question: Why is the sky blue?\nAnswer:",
+     "Question: How do magnets work, and why do they stick to steel?\nAnswer:"),
     ("[Item 12] Domain: algebra. Skill: proofs. Answer the following.\n\nProve that 2 is prime.",
      "[Item 345] Domain: contract law. Skill: write code. Answer the following.\n\nDraft a lease clause."),
     ("<context>first document</context>\nAnswer from the context only.",
@@ -224,16 +227,15 @@ def test_ids_are_deterministic_and_reruns_replace(tmp_path):
 
 def test_population_share_marks_popular_templates_generic(ws):
     accounts = 120
-    rows = [(f"p-{i}", "2026-01-01 00:00:00+00", f"acct-{i}", "Describe this photo in detail, noting colours and objects.",
-             None) for i in range(40)]
-    rows += [(f"c-{i}", "2026-01-01 00:00:00+00", f"acct-{i % 5}", COT.format(q=f"Question {i}: {QUESTIONS[i % 6]}"), None)
-             for i in range(30)]
+    popular = "Describe this photo in detail, noting colours and objects."
+    rows = [(f"p-{i}", "2026-01-01 00:00:00+00", f"acct-{i}", popular, None) for i in range(40)]
+    rows += [(f"c-{i}", "2026-01-01 00:00:00+00", f"acct-{i % 5}", COT.format(q=f"Question {i}: {QUESTIONS[i % 6]}"),
+              None) for i in range(30)]
     rows += [(f"o-{i}", "2026-01-01 00:00:00+00", f"acct-{i}", f"note {i}", None) for i in range(accounts)]
     fill(ws, rows)
     build_template_families(ws)
     fams = families(ws)
-    popular = fams["Describe this photo in detail, noting colours and objects."]
-    assert popular["account_share"] == pytest.approx(40 / accounts) and popular["generic"]
+    assert fams[popular]["account_share"] == pytest.approx(40 / accounts) and fams[popular]["generic"]
     assert not fams["Reconstruct your full reasoning for: <SLOT>"]["generic"]
 
 

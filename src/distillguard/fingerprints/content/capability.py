@@ -15,13 +15,13 @@ The weights ship with the package (``models/capability.npz``, see the model card
 from __future__ import annotations
 
 import re
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from scipy import sparse
-from sklearn.preprocessing import normalize
 from sklearn.utils import murmurhash3_32
 
 CLASSES: tuple[str, ...] = (
@@ -115,24 +115,35 @@ def token_sequences(text: str, system: str = "") -> list[list[str]]:
     return out
 
 
-def hashed_counts(texts: Sequence[str], systems: Sequence[str]) -> sparse.csr_matrix:
-    """(n, N_HASHED) counts of hashed unigrams and bigrams."""
-    lengths, docs, flat = [], [], []
+def hashed_features(texts: Sequence[str], systems: Sequence[str]) -> sparse.csr_matrix:
+    """(n, N_HASHED) hashed unigrams and bigrams, each occurrence worth 1/sqrt(occurrences in the row).
+
+    Entries are written in row order and left unsummed (a CSR matrix may repeat a column; products sum
+    the repeats), which spares a sort per batch: with one entry per occurrence the scale is the l2
+    norm of the binary pattern, so long pasted texts do not drown the structural features.
+    """
+    lengths, docs, flat = [], [], array("Q")
     for doc, (text, system) in enumerate(zip(texts, systems)):
         for seq in token_sequences(text, system):
-            flat += _hashes(seq)
+            flat.extend(_hashes(seq))
             lengths.append(len(seq))
             docs.append(doc)
-    h = np.array(flat, dtype=np.uint64)
+    h = np.frombuffer(flat, dtype=np.uint64)
     seq_of = np.repeat(np.arange(len(lengths)), lengths)
-    doc_of = np.asarray(docs, dtype=np.int64)[seq_of]
-    pair = seq_of[1:] == seq_of[:-1]  # bigrams never cross from one sequence to the next
-    bigram = ((h[:-1][pair] * _MIX + h[1:][pair]) >> np.uint64(32)) % np.uint64(N_HASHED)
-    cols = np.concatenate([h % np.uint64(N_HASHED), bigram]).astype(np.int64)
-    rows = np.concatenate([doc_of, doc_of[1:][pair]])
-    counts = sparse.csr_matrix((np.ones(len(cols), np.float32), (rows, cols)), shape=(len(texts), N_HASHED))
-    counts.sum_duplicates()
-    return counts
+    # Entry 2i is token i's unigram, entry 2i+1 the bigram it starts, kept where the next token is
+    # in the same sequence; so the entries stay in row order.
+    cols = np.empty((len(h), 2), dtype=np.uint64)
+    cols[:, 0] = h % np.uint64(N_HASHED)
+    cols[:-1, 1] = ((h[:-1] * _MIX + h[1:]) >> np.uint64(32)) % np.uint64(N_HASHED)
+    keep = np.ones((len(h), 2), dtype=bool)
+    keep[:, 1] = False
+    keep[:-1, 1] = seq_of[1:] == seq_of[:-1]
+    rows = np.repeat(np.asarray(docs, dtype=np.int64)[seq_of], 2)[keep.ravel()]
+    cols = cols.ravel()[keep.ravel()].astype(np.int32)
+    per_row = np.bincount(rows, minlength=len(texts))
+    indptr = np.concatenate([[0], np.cumsum(per_row)])
+    values = (1.0 / np.sqrt(np.maximum(per_row, 1))).astype(np.float32)[rows]
+    return sparse.csr_matrix((values, cols, indptr), shape=(len(texts), N_HASHED))
 
 
 def _column(values: Sequence[int] | np.ndarray | None, n: int) -> np.ndarray:
@@ -183,13 +194,11 @@ def featurize(
     n_tool_calls: Sequence[int] | np.ndarray | None = None,
     turns: Sequence[int] | np.ndarray | None = None,
 ) -> sparse.csr_matrix:
-    """CSR matrix (n, N_HASHED + len(STRUCTURAL)): l2-normalised log counts of tokens, then structure."""
+    """CSR matrix (n, N_HASHED + len(STRUCTURAL)): hashed text features, then structure."""
     n = len(texts)
     systems = [""] * n if systems is None else [s or "" for s in systems]
     texts = [t or "" for t in texts]
-    hashed = hashed_counts(texts, systems)
-    np.log1p(hashed.data, out=hashed.data)  # damp repeated tokens in templated or pasted text
-    hashed = normalize(hashed, copy=False)
+    hashed = hashed_features(texts, systems)
     struct = structural_features(
         texts,
         systems,

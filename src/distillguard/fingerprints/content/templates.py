@@ -52,7 +52,8 @@ template fixes (placeholders, numbers and punctuation excluded, system prompt in
 `SPECIFIC_MIN_WORDS` cannot single out a harness. `account_share` is the share of all active accounts
 that used the family: a template that `GENERIC_SHARE` of the population sends is common property (a
 popular shared prompt, an app's stock question), not one campaign's, once the workspace has
-`GENERIC_MIN_ACCOUNTS` accounts to measure a share on. `generic` is true when either holds; the campaign stage discounts those families.
+`GENERIC_MIN_ACCOUNTS` accounts to measure a share on. `generic` is true when either holds; the campaign
+stage discounts those families.
 
 Known limits: a template whose fixed text only *follows* the payload ("{passage}\\n\\nSummarise the
 above.") keeps its payload, so its instances meet only where the fixed part outweighs it; a value after a
@@ -110,8 +111,8 @@ _LINE_START = f"[^{_MARK_SET}\\n :：]"
 _WORDS = "[^:：\\n ]*(?: [^:：\\n ]+){{{}}}"  # a label of so many more words, no colon in it
 _VALUE = "(?:[^<\\n]|<[^S\\n])[^\\n]*"  # a value not already masked inline
 _PLACEHOLDER = "<(?:" + "|".join(SLOT_NAMES) + ")>"
-_QUOTES = "|".join([r'(?s)""".*?"""', r"(?s)'''.*?'''", r'"[^"\n]*"', "“[^”\n]*”", "‘[^’\n]*’", "«[^»\n]*»",
-                    "「[^」\n]*」", r"`[^`\n]+`"])
+_QUOTES = "|".join([r'(?s)""".*?"""', r"(?s)'''.*?'''", r'"[^"\n]*"', "“[^”\n]*”", "‘[^’\n]*’",
+                    "«[^»\n]*»", "「[^」\n]*」", r"`[^`\n]+`"])
 
 # (RE2 pattern, replacement, pattern a row must contain to be scanned at all)
 _STEPS: list[tuple[str, str, str | None]] = [
@@ -134,8 +135,9 @@ _STEPS: list[tuple[str, str, str | None]] = [
     # line: role markers and short labels with a value ("Output (a): …") end a block, headers end one and
     # open the next, lines ending in a colon or pointing at what follows ("… the following.") open one, and
     # an instruction prefix with a value after its colon is left alone. A block, the lines after an opener
-    # up to the next line that ends one, becomes one <SLOT>, then so does each line's value. RE2's leftmost non-overlapping matches make an
-    # opener inside a block part of it: a model answer's "Ingredients:" line is payload, not structure.
+    # up to the next line that ends one, becomes one <SLOT>, then so does each line's value. RE2's leftmost
+    # non-overlapping matches make an opener inside a block part of it: a model answer's "Ingredients:"
+    # line is payload, not structure.
     *[(rf"(?m)(^|[.!?] )([^\s:.!?{_MARK_SET}][^:.!?\n]{{0,39}}): ([^.!?:<\n]{{1,40}}?)([.!?] \S)",
        r"\1\2: <SLOT>\4", "[:：]")] * 2,
     (r"(?mi)^((?:#{1,6} ?)?(?:human|assistant|user|system|ai|bot|gpt|model|response) ?[:：]?$|"
@@ -146,8 +148,8 @@ _STEPS: list[tuple[str, str, str | None]] = [
     (rf"(?m)^({_LINE_START}{_WORDS.format('0,39')}) ?[:：]$", _OPENER + r"\1:", "[:：]"),
     (rf"(?m)^({_LINE_START}{_WORDS.format('0,4')}) ?[:：] ({_VALUE})$", _FIELD + r"\1: \2", "[:：]"),
     (rf"(?m)^({_LINE_START}{_WORDS.format('5,39')}) ?[:：] ({_VALUE})$", _VALUED + r"\1: \2", "[:：]"),
-    (rf"(?mi)^([{_FIELD}{_VALUED}]?)({_LINE_START}[^\n]*\b(?:following|below)\b[^\n]*[.:])$", r"\1" + _OPENER + r"\2",
-     r"(?i)following|below"),
+    (rf"(?mi)^([{_FIELD}{_VALUED}]?)({_LINE_START}[^\n]*\b(?:following|below)\b[^\n]*[.:])$",
+     r"\1" + _OPENER + r"\2", r"(?i)following|below"),
     (rf"(?m)^([{_FIELD}{_VALUED}]?)[{_HEADER}{_OPENER}]([^\n]*)(?:\n *)*\n[^{_STOP}\n ][^\n]*"
      rf"(?:\n(?:[^{_STOP}\n][^\n]*)?)*", r"\1\2" + "\n<SLOT>\n", f"[{_HEADER}{_OPENER}]"),
     (rf"(?m)^[{_FIELD}{_VALUED}]{_OPENER}?([^:\n]*): [^\n]*", r"\1: <SLOT>", f"[{_FIELD}{_VALUED}]"),
@@ -232,7 +234,8 @@ def _tokens(texts: list[str], limit: int | None) -> pa.ListArray:
     an empty text has one 3-gram)."""
     arr = pc.utf8_lower(pa.array(texts, pa.large_string()))
     arr = pc.replace_substring_regex(arr, rf"([^{_W}\s<>])", r" \1 ")
-    lists = pc.utf8_split_whitespace(pc.binary_join_element_wise(_large("\x02 \x02 "), arr, _large(" \x03"), _large("")))
+    arr = pc.binary_join_element_wise(_large("\x02 \x02 "), arr, _large(" \x03"), _large(""))
+    lists = pc.utf8_split_whitespace(arr)
     return pc.list_slice(lists, 0, limit + 2) if limit else lists
 
 
