@@ -13,15 +13,20 @@ from __future__ import annotations
 import hashlib
 
 import igraph as ig
+import leidenalg
 import pyarrow as pa
 
 from ..workspace import Workspace
 from .config import CampaignConfig
 
+# Indicators that place accounts in the same operation's infrastructure (not content, and not
+# so broad that they say nothing: ASNs and user agents are left out).
+INFRA_TYPES = ("ip", "payment", "org_id", "signup_ip", "created_burst", "sync", "email_domain")
+
 _SUSPICION = """
 CREATE OR REPLACE TEMP TABLE _suspicion AS
 SELECT s.account_id, s.score AS account_score, x.score_mean, x.high_share,
-       greatest(s.score, coalesce(x.high_share, 0)) AS suspicion, coalesce(a.exchanges, 0) AS exchanges
+       s.score AS suspicion, coalesce(a.exchanges, 0) AS exchanges
 FROM account_scores s
 LEFT JOIN (SELECT account_id, avg(score) AS score_mean, avg((score >= 0.5)::INT) AS high_share
            FROM exchange_scores GROUP BY 1) x USING (account_id)
@@ -51,25 +56,60 @@ FROM m GROUP BY cluster_id
 """
 
 
+def _components(pairs: dict, members: set[str] | None, min_accounts: int, resolution: float) -> list[list[str]]:
+    """Leiden communities (CPM): a chain of weak bridges does not make two operations one."""
+    graph = ig.Graph.TupleList(zip(pairs["account_a"], pairs["account_b"], pairs["weight"]), weights=True)
+    names = graph.vs["name"] if graph.vcount() else []
+    parts = leidenalg.find_partition(graph, leidenalg.CPMVertexPartition, weights="weight",
+                                     resolution_parameter=resolution, seed=7) if graph.vcount() else []
+    groups = [sorted(names[i] for i in c) for c in parts]
+    return [g for g in groups if len(g) >= min_accounts and (members is None or set(g) <= members)]
+
+
 def _groups(ws: Workspace, cfg: CampaignConfig) -> pa.Table:
-    """Connected components of strong links among candidate accounts."""
-    links = ws.sql("""
+    """Groups of suspicious accounts: first by shared infrastructure or synchrony, then by content.
+
+    Two operations may send the same public prompts, so a shared template alone must not merge
+    accounts that infrastructure already places in different groups; it only gathers accounts
+    that nothing else links (a low-and-slow operation on residential IPs and distinct cards).
+    """
+    db = ws.backend
+    db.execute("""CREATE OR REPLACE TEMP TABLE _strong AS
         SELECT l.account_a, l.account_b, l.weight FROM account_links l
         JOIN _suspicion a ON a.account_id = l.account_a JOIN _suspicion b ON b.account_id = l.account_b
         WHERE l.weight >= ? AND a.suspicion >= ? AND b.suspicion >= ?""",
-                   [cfg.min_link_weight, cfg.min_suspicion, cfg.min_suspicion]).to_pydict()
-    graph = ig.Graph.TupleList(zip(links["account_a"], links["account_b"], links["weight"]), weights=True)
+               [cfg.min_link_weight, cfg.min_suspicion, cfg.min_suspicion])
+    infra = ws.sql(f"""
+        WITH ind AS (
+            SELECT i.* FROM account_indicators i JOIN _suspicion s USING (account_id)
+            WHERE s.suspicion >= ? AND i.indicator_type IN ({', '.join(f"'{t}'" for t in INFRA_TYPES)})
+              -- every fast adopter pivots to a new model at once: that is evidence, not an identity
+              AND NOT starts_with(i.indicator_value, 'pivot:')),
+        small AS (SELECT indicator_type, indicator_value FROM ind GROUP BY ALL HAVING count(*) <= ?)
+        SELECT DISTINCT s.account_a, s.account_b, s.weight FROM _strong s
+        JOIN ind x ON x.account_id = s.account_a
+        JOIN ind y ON y.account_id = s.account_b AND y.indicator_type = x.indicator_type
+                   AND y.indicator_value = x.indicator_value
+        SEMI JOIN small ON small.indicator_type = x.indicator_type AND small.indicator_value = x.indicator_value
+        """, [cfg.min_suspicion, cfg.max_indicator_accounts]).to_pydict()
+    groups = _components(infra, None, cfg.min_accounts, cfg.resolution)
+    grouped = {a for g in groups for a in g}
+    content = ws.sql("SELECT account_a, account_b, weight FROM _strong").to_pydict()
+    loners = ({a for a in content["account_a"]} | {b for b in content["account_b"]}) - grouped
+    keep = [i for i, (a, b) in enumerate(zip(content["account_a"], content["account_b"])) if a in loners and b in loners]
+    groups += _components({k: [v[i] for i in keep] for k, v in content.items()}, loners, cfg.min_accounts,
+                          cfg.resolution)
+    strength = {}
+    for a, b, w in zip(*ws.sql("SELECT account_a, account_b, weight FROM _strong").to_pydict().values()):
+        strength[a], strength[b] = max(strength.get(a, 0), w), max(strength.get(b, 0), w)
     rows = {"cluster_id": [], "account_id": [], "max_link": []}
-    names = graph.vs["name"] if graph.vcount() else []
-    for members in graph.connected_components():
-        if len(members) < cfg.min_accounts:
-            continue
-        ids = sorted(names[i] for i in members)
+    for ids in groups:
         cluster = "c_" + hashlib.md5(ids[0].encode()).hexdigest()[:16]
-        for i in members:
+        for account in ids:
             rows["cluster_id"].append(cluster)
-            rows["account_id"].append(names[i])
-            rows["max_link"].append(max(graph.es[e]["weight"] for e in graph.incident(i)))
+            rows["account_id"].append(account)
+            rows["max_link"].append(strength.get(account, 0.0))
+    db.execute("DROP TABLE _strong")
     return pa.table(rows, schema=pa.schema([("cluster_id", pa.string()), ("account_id", pa.string()),
                                             ("max_link", pa.float64())]))
 
@@ -86,7 +126,8 @@ def assemble_campaigns(ws: Workspace, config: CampaignConfig | None = None) -> i
     db.execute("""
         ALTER TABLE campaign_clusters ADD COLUMN coordination DOUBLE;
         -- noisy-OR: any one strong form of coordination is enough, several reinforce
-        UPDATE campaign_clusters SET coordination = 1 - (1 - sync_share) * (1 - dense_block_share) * (1 - link_strength);
+        UPDATE campaign_clusters SET coordination = 1 - (1 - least(sync_share, 1)) * (1 - least(dense_block_share, 1))
+                                                      * (1 - least(link_strength, 1));
         ALTER TABLE campaign_clusters ADD COLUMN score DOUBLE;
         UPDATE campaign_clusters SET score = sqrt(greatest(content, 0) * greatest(coordination, 0));
         ALTER TABLE campaign_clusters ADD COLUMN is_campaign BOOLEAN;""")

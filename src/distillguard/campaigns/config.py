@@ -13,7 +13,9 @@ class CampaignConfig:
     min_score: float = 0.5              # geometric mean of content and coordination
     min_accounts: int = 2
     min_suspicion: float = 0.3          # accounts below this never join a group
-    min_link_weight: float = 0.4        # links weaker than this do not join accounts
+    min_link_weight: float = 0.6        # links weaker than this do not join accounts
+    max_indicator_accounts: int = 200   # an indicator on more suspicious accounts is too broad to group by
+    resolution: float = 0.5             # Leiden CPM: a group's links must average at least this weight
     # A lone account is flagged only when its own traffic leaves little doubt.
     solo_min_score: float = 0.97
     solo_min_exchanges: int = 200

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy import sparse
+from sklearn.preprocessing import normalize
 from sklearn.utils import murmurhash3_32
 
 CLASSES: tuple[str, ...] = (
@@ -116,11 +117,10 @@ def token_sequences(text: str, system: str = "") -> list[list[str]]:
 
 
 def hashed_features(texts: Sequence[str], systems: Sequence[str]) -> sparse.csr_matrix:
-    """(n, N_HASHED) hashed unigrams and bigrams, each occurrence worth 1/sqrt(occurrences in the row).
+    """(n, N_HASHED) hashed unigrams and bigrams: log(1 + count), each row scaled to unit l2 norm.
 
-    Entries are written in row order and left unsummed (a CSR matrix may repeat a column; products sum
-    the repeats), which spares a sort per batch: with one entry per occurrence the scale is the l2
-    norm of the binary pattern, so long pasted texts do not drown the structural features.
+    Entries are generated in row order, so the CSR matrix is built directly and only each row's few
+    entries need sorting to sum repeats.
     """
     lengths, docs, flat = [], [], array("Q")
     for doc, (text, system) in enumerate(zip(texts, systems)):
@@ -140,10 +140,11 @@ def hashed_features(texts: Sequence[str], systems: Sequence[str]) -> sparse.csr_
     keep[:-1, 1] = seq_of[1:] == seq_of[:-1]
     rows = np.repeat(np.asarray(docs, dtype=np.int64)[seq_of], 2)[keep.ravel()]
     cols = cols.ravel()[keep.ravel()].astype(np.int32)
-    per_row = np.bincount(rows, minlength=len(texts))
-    indptr = np.concatenate([[0], np.cumsum(per_row)])
-    values = (1.0 / np.sqrt(np.maximum(per_row, 1))).astype(np.float32)[rows]
-    return sparse.csr_matrix((values, cols, indptr), shape=(len(texts), N_HASHED))
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=len(texts)))])
+    counts = sparse.csr_matrix((np.ones(len(cols), np.float32), cols, indptr), shape=(len(texts), N_HASHED))
+    counts.sum_duplicates()
+    np.log1p(counts.data, out=counts.data)  # damp repeated tokens: separators in tables, templated text
+    return normalize(counts, copy=False)
 
 
 def _column(values: Sequence[int] | np.ndarray | None, n: int) -> np.ndarray:

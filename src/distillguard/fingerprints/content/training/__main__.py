@@ -29,12 +29,10 @@ PRUNE_BELOW = 0.02
 
 
 def features(rows: list[corpus.Example]):
-    x = featurize(
+    return featurize(
         [r.text for r in rows], [r.system for r in rows], [r.n_tools for r in rows],
         [r.n_images for r in rows], [r.n_tool_calls for r in rows], [r.turns for r in rows],
     )
-    x.sum_duplicates()  # the same matrix, in the canonical form the solver expects
-    return x
 
 
 def fit(rows: list[corpus.Example]) -> CapabilityClassifier:
