@@ -11,7 +11,7 @@ from distillguard.workspace import Workspace
 from tests.linkage.worlds import World
 
 # How harvest-like each group's own traffic reads (what the scorers would say).
-CONTENT = {"hydra": 0.75, "slow": 0.6, "ent": 0.1, "class": 0.05, "cgnat": 0.05, "bg": 0.05, "bench": 0.45}
+CONTENT = {"hydra": 0.75, "slow": 0.6, "ent": 0.1, "class": 0.05, "cgnat": 0.05, "bg": 0.05}
 
 
 def _scores(ws: Workspace, world: World, groups: dict[str, list[str]]) -> None:
@@ -20,8 +20,7 @@ def _scores(ws: Workspace, world: World, groups: dict[str, list[str]]) -> None:
     ws.backend.execute("CREATE OR REPLACE TABLE exchange_scores (request_id VARCHAR, account_id VARCHAR, score DOUBLE, reasons VARCHAR)")
     ws.backend.execute("CREATE OR REPLACE TABLE account_features AS SELECT account_id, count(*) AS exchanges FROM exchanges GROUP BY 1")
     for a, c in content.items():
-        # Campaign accounts keep their individual scores low: each stays under every per-account bar.
-        ws.backend.execute("INSERT INTO account_scores VALUES (?, ?, 'TEST')", [a, min(c, 0.35)])
+        ws.backend.execute("INSERT INTO account_scores VALUES (?, ?, 'TEST')", [a, c])
     ws.backend.execute("""INSERT INTO exchange_scores SELECT e.request_id, e.account_id, s.c, ''
                           FROM exchanges e JOIN (SELECT unnest(?) AS account_id, unnest(?) AS c) s USING (account_id)""",
                        [list(content), list(content.values())])

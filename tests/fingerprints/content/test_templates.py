@@ -6,7 +6,7 @@ import pytest
 from datasketch import LeanMinHash, MinHash
 
 from distillguard.fingerprints.content.templates import (NUM_PERM, SCHEME, SEED, build_template_families,
-                                                          cluster, mask_slots, shingles, signatures)
+                                                          cluster, mask_many, mask_slots, shingles, signatures)
 from distillguard.simulate.corpora import shared_data_dir
 from distillguard.workspace import Workspace
 
@@ -21,7 +21,7 @@ COT = "Reconstruct your full reasoning for: {q}"
 
 def families_of(texts: list[str], threshold: float = 0.8) -> np.ndarray:
     """Family label of each text, as the stage computes it (masked user text only)."""
-    return cluster(signatures(*shingles([mask_slots(t) for t in texts])), threshold)
+    return cluster(signatures(*shingles(mask_many(texts))), threshold)
 
 
 def same_family(a: str, b: str) -> bool:
@@ -59,6 +59,8 @@ def test_placeholders():
     assert mask_slots("Mail jane@example.org or see https://example.com/x.") == "Mail <EMAIL> or see <URL>."
     assert mask_slots("I live in New York City and work at Goldman Sachs.") == "I live in <NAME> and work at <NAME>."
     assert mask_slots("Q: What is 2+2?\nA:") == "Q: <SLOT>\nA:"
+    texts = ["Solve 3x+5=20 and show every step", COT.format(q="Why?"), "hi", ""]
+    assert mask_many(texts) == [mask_slots(t) for t in texts]
 
 
 def test_what_stays():
@@ -152,15 +154,13 @@ def test_real_user_questions_stay_apart():
     except (ImportError, ValueError):
         pass
     questions = list(dict.fromkeys(q for q in questions if len(q.split()) >= 8))
-    labels = families_of(questions)
+    labels, masked = families_of(questions), mask_many(questions)
     # The only joins allowed are real templates: questions that mask alike ("Web search results: …") or
     # open or close with the same dozen words (a dataset's "I like to host guests … recipe for X?").
     for label in set(labels):
-        members = [q for q, lab in zip(questions, labels) if lab == label]
-        for q in members[1:]:
-            p = members[0]
-            assert (mask_slots(q) == mask_slots(p) or q.split()[:12] == p.split()[:12]
-                    or q.split()[-12:] == p.split()[-12:]), members
+        (p, mp), *others = [(q, m) for q, m, lab in zip(questions, masked, labels) if lab == label]
+        for q, m in others:
+            assert m == mp or q.split()[:12] == p.split()[:12] or q.split()[-12:] == p.split()[-12:], (p, q)
 
 
 # --- the stage ----------------------------------------------------------------------------------------
