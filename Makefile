@@ -15,10 +15,13 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# Simulated traffic (with ground truth) -> full scan -> campaign table, report path, and the
+# evaluation of the scan against the truth (the demo world's seed is not the training seed).
 demo: $(STAMP)
-	$(BIN)/distillguard simulate --out $(DEMO) --accounts 600 --days 3 --seed 7
-	rm -f $(DEMO)/workspace.duckdb
-	$(BIN)/distillguard ingest $(DEMO)/exchanges.jsonl.gz --accounts $(DEMO)/accounts.jsonl --workspace $(DEMO)/workspace.duckdb
+	$(BIN)/distillguard simulate --out $(DEMO)/logs --accounts 600 --days 3 --seed 7
+	rm -rf $(DEMO)/scan
+	$(BIN)/distillguard scan $(DEMO)/logs/exchanges.jsonl.gz --accounts $(DEMO)/logs/accounts.jsonl --out $(DEMO)/scan
+	-$(BIN)/distillguard eval --truth $(DEMO)/logs --scan $(DEMO)/scan
 
 # The whole suite, slow tests included (what CI runs).
 test: $(STAMP)

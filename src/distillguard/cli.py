@@ -40,6 +40,7 @@ def ingest(
     fmt: str = typer.Option("contract", "--format", "-f",
                             help="contract | litellm | anthropic | otel (exchanges only)."),
     max_record_bytes: int = typer.Option(8 << 20, help="Records larger than this are quarantined."),
+    keep_raw: bool = typer.Option(False, help="Also store each whole original record (about 3x the space)."),
 ) -> None:
     """Validate logs and load them into the workspace; bad records go to quarantine."""
     with Workspace.open(workspace) as ws:
@@ -49,6 +50,7 @@ def ingest(
                 task = bar.add_task(kind, total=None)
                 try:
                     report = ingest_logs(ws, paths, kind=kind, fmt=kind_fmt, max_record_bytes=max_record_bytes,
+                                         keep_raw=keep_raw,
                                          progress=lambda done, total: bar.update(task, completed=done, total=total))
                 except InputError as e:
                     _fail(str(e))

@@ -117,12 +117,21 @@ def test_derived_columns_anthropic_messages_form(ws, tmp_path):
     assert (r["thinking_budget"], r["max_tokens"]) == (32000, 64000)
 
 
-def test_unknown_fields_are_kept_and_timestamps_normalised(ws, tmp_path):
+def test_unknown_fields_are_kept_with_keep_raw_and_timestamps_normalised(ws, tmp_path):
     record = exchange(5, timestamp="2026-02-03T16:05:09.250+02:00", tenant="blue")
-    ingest(ws, write_lines(tmp_path / "u.jsonl", [record]))
-    r = rows(ws, "SELECT ts, raw FROM exchanges")[0]
+    path = write_lines(tmp_path / "u.jsonl", [record])
+    ingest(ws, path, keep_raw=True)
+    r = rows(ws, "SELECT ts, raw, source_file, source_line FROM exchanges")[0]
     assert r["ts"].isoformat() == "2026-02-03T14:05:09.250000+00:00"
     assert json.loads(r["raw"])["tenant"] == "blue"
+    assert (r["source_file"], r["source_line"]) == (str(path.resolve()), 1)
+
+
+def test_without_keep_raw_rows_point_back_to_their_record(ws, tmp_path):
+    path = write_lines(tmp_path / "p.jsonl", [exchange(1), exchange(2)])
+    ingest(ws, path)
+    got = rows(ws, "SELECT raw, source_line FROM exchanges ORDER BY source_line")
+    assert got == [{"raw": None, "source_line": 1}, {"raw": None, "source_line": 2}]
 
 
 @pytest.mark.parametrize("nested_as", ["struct", "json_string"])

@@ -25,7 +25,7 @@ from .sql import ACCOUNT_SELECT, EXCHANGE_SELECT, parse_sql
 
 KINDS = {"exchanges": ("request_id", EXCHANGE_SELECT), "accounts": ("account_id", ACCOUNT_SELECT)}
 ProgressFn = Callable[[int, int], None]
-COMMIT_ROWS = 250_000
+COMMIT_ROWS = 100_000
 
 
 @dataclass
@@ -73,12 +73,14 @@ def _batches(path: Path, fmt: str, max_record_bytes: int, report: IngestReport) 
 
 
 def ingest(workspace: Workspace, paths, kind: str = "exchanges", fmt: str = "contract",
-           max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+           max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES, keep_raw: bool = False,
            progress: ProgressFn | None = None) -> IngestReport:
     """Read `paths` (file, directory, glob or a list of them) into `workspace`.
 
     `fmt` is "contract" (the traffic-log contract) or an adapter name ("litellm",
-    "anthropic", "otel"). Raises InputError only when no input can be found at all.
+    "anthropic", "otel"). Every row points back to its record (`source_file`, `source_line`);
+    `keep_raw` also stores the whole original record in `raw` (unknown fields included),
+    which roughly triples the workspace. Raises InputError only when no input can be found.
     """
     if kind not in KINDS:
         raise InputError(f"unknown kind {kind!r}; expected one of {sorted(KINDS)}")
@@ -91,10 +93,8 @@ def ingest(workspace: Workspace, paths, kind: str = "exchanges", fmt: str = "con
     started = time.perf_counter()
     db = workspace.backend
     run = workspace.start_run(kind, [str(p) for p in files])
-    # Each batch is parsed once into this small table, then split into rows and rejects.
-    db.execute(f"CREATE OR REPLACE TEMP TABLE _batch AS SELECT * EXCLUDE (ingest_run), "
-               f"''::VARCHAR AS reason FROM {kind} LIMIT 0")
-    select = select.replace("$parse", parse_sql(kind)).replace("$file", "?")
+    raw = "line" if keep_raw else "CASE WHEN reason IS NOT NULL THEN line END"
+    select = select.replace("$parse", parse_sql(kind)).replace("$file", "?").replace("$raw", raw)
     # Commit every COMMIT_ROWS rows: a large transaction lets DuckDB write row groups straight
     # to the file instead of through its WAL, while committing bounds what it keeps in memory.
     # A failure rolls back only the open group; rows already committed are kept, and a re-run
@@ -116,21 +116,24 @@ def _load(db, files: list[Path], fmt: str, kind: str, select: str, run: int,
           max_record_bytes: int, report: IngestReport, progress: ProgressFn | None) -> None:
     total_bytes = sum(p.stat().st_size for p in files)
     done_bytes = uncommitted = 0
+    columns = db.fetch_arrow(f"SELECT * EXCLUDE (ingest_run), NULL AS reason FROM {kind} LIMIT 0").column_names
     for path in files:
         source = str(path.resolve())
         for batch in _batches(path, fmt, max_record_bytes, report):
             report.records += len(batch.rejects)
             if len(batch.lines):
                 db.register_arrow("_raw", pa.table({"source_line": batch.line_numbers, "line": batch.lines}))
-                db.execute("TRUNCATE _batch")
-                db.execute(f"INSERT INTO _batch {select}", [source])
+                # Parsed once into Arrow, owned by Python: memory is freed batch by batch.
+                parsed = db.fetch_arrow(select, [source]).rename_columns(columns)
                 db.unregister("_raw")
-                report.records += int(db.scalar("SELECT count(*) FROM _batch"))
+                db.register_arrow("_batch", parsed)
+                report.records += parsed.num_rows
                 db.execute(f"INSERT INTO {kind} SELECT * EXCLUDE (reason), {run} FROM _batch "
                            "WHERE reason IS NULL")
                 db.execute("""INSERT INTO quarantine SELECT ?, ?, source_line, reason,
                               left(raw, 2000), now(), ? FROM _batch WHERE reason IS NOT NULL""",
                            [kind, source, run])
+                db.unregister("_batch")
                 uncommitted += len(batch.lines)
                 if uncommitted >= COMMIT_ROWS:
                     db.execute("COMMIT")
@@ -148,7 +151,6 @@ def _load(db, files: list[Path], fmt: str, kind: str, select: str, run: int,
         done_bytes += path.stat().st_size
         if progress:
             progress(done_bytes, total_bytes)
-    db.execute("DROP TABLE IF EXISTS _batch")
 
 
 def _deduplicate(workspace: Workspace, kind: str, key: str, run: int, report: IngestReport) -> None:

@@ -81,7 +81,8 @@ def parse_sql(kind: str) -> str:
     """
 
 
-# Typed columns, plus `reason`, over the parse query `$parse`; `$file` is the source path.
+# Typed columns, plus `reason`, over the parse query `$parse`; `$file` is the source path and
+# `$raw` what is kept of the original line (all of it, or only for rejected rows).
 # Derived values of rejected rows are computed but never kept, hence try_cast.
 EXCHANGE_SELECT = """
   SELECT
@@ -107,7 +108,7 @@ EXCHANGE_SELECT = """
     f.request.stream, f.request.seed, f.request.logprobs, f.request.top_logprobs,
     f.response.status, f.response.finish_reason, f.response.usage.input_tokens,
     f.response.usage.output_tokens, f.response.usage.reasoning_tokens, f.response.latency_ms,
-    strlen(line), line, $file, source_line, reason
+    strlen(line), $raw, $file, source_line, reason
   FROM (SELECT *, list_filter(msgs, lambda m: m.role = 'user') AS umsgs,
           -- Block types only exist in list-form content; skip the lookup when none is a list.
           CASE WHEN list_bool_or(list_transform(msgs, lambda m: left(m.content, 1) = '['))
@@ -121,6 +122,6 @@ ACCOUNT_SELECT = """
   SELECT dg_str(f.account_id), try_cast(json_extract_string(f.created_at, '$') AS TIMESTAMPTZ),
     dg_str(f.account_type), dg_str(f.email_domain), dg_str(f.payment_fingerprint),
     dg_str(f.signup_ip), dg_str(f.country), CAST(f.verified AS BOOLEAN), dg_str(f.org_id),
-    line, $file, source_line, reason
+    $raw, $file, source_line, reason
   FROM ($parse)
 """
