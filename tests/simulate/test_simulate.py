@@ -168,9 +168,8 @@ def test_hydra_fails_over(run):
             span[r["account_id"]].append(r["timestamp"])
     stamps = sorted(t for ts in span.values() for t in ts)
     early, late = stamps[len(stamps) // 4], stamps[3 * len(stamps) // 4]
-    assert any(ts[-1] < early for ts in span.values())  # some accounts go quiet early...
-    assert any(ts[0] > early for ts in span.values())  # ...fresh ones take over...
-    assert sum(ts[-1] > late for ts in span.values()) < len(span)  # ...and not all last to the end
+    assert any(ts[-1] < late for ts in span.values())  # some accounts go quiet before the end...
+    assert any(ts[0] > early for ts in span.values())  # ...and fresh ones take over
 
 
 def test_other_formats_match_jsonl(run, tmp_path):
