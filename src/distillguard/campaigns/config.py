@@ -8,11 +8,11 @@ from dataclasses import dataclass, fields
 @dataclass(frozen=True)
 class CampaignConfig:
     # A campaign needs both: accounts that link to each other, and traffic that reads as harvesting.
-    min_content: float = 0.5            # exchange-weighted mean account score of the cluster
+    min_content: float = 0.6            # exchange-weighted mean account score of the cluster
     min_coordination: float = 0.3       # strength of the links that hold the cluster together
     min_score: float = 0.5              # geometric mean of content and coordination
     min_accounts: int = 2
-    min_suspicion: float = 0.3          # accounts below this never join a group
+    min_suspicion: float = 0.4          # accounts below this never join a group
     min_link_weight: float = 0.6        # links weaker than this do not join accounts
     max_indicator_accounts: int = 200   # an indicator on more suspicious accounts is too broad to group by
     resolution: float = 0.5             # Leiden CPM: a group's links must average at least this weight
