@@ -1,1 +1,1 @@
-"""Per-exchange and per-account fingerprints: content (capability) and network signals."""
+"""Per-exchange and per-account fingerprints: what exchanges ask for, and where and how they are sent."""

@@ -1,1 +1,1 @@
-"""Per-exchange content fingerprints: what an exchange asks for (its capability area)."""
+"""Per-exchange content fingerprints: capability area, harvesting signals, template families."""

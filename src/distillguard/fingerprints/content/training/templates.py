@@ -1,8 +1,9 @@
 """Prompt templates written for this project, for the classes whose real labelled text is scarce.
 
-They wrap real material (sentences, passages, tables, problems, tasks, tool definitions); the corpus
-builder holds every fourth template of each list out for the test split, so the reported scores are on
-phrasings the model never saw. Placeholders are ``str.format`` fields.
+Most wrap real material (sentences, passages, tables, problems, tasks, tool definitions); the vision
+phrasings and word problems stand alone. The corpus builder holds every fourth template of each list
+out for the test split, so the reported scores are on phrasings the model never saw. Placeholders are
+``str.format`` fields.
 """
 
 # --- translation: {src} real sentence, {lang} target language -------------------------------------
@@ -318,6 +319,48 @@ MATH = [
     "{problem}\nA) see below B) none of the above\nExplain your reasoning, then answer.",
 ]
 
+# School-style word problems, for the everyday maths that competition sets lack. Numbers and names are
+# drawn at random: {name}, {other}, {item}, {a}, {b}, {c} (small integers), {p} (a percentage).
+WORD_PROBLEMS = [
+    "{name} buys {a} packs of {item} with {b} in each pack and gives {c} away. How many are left?",
+    "A train travels {a}0 km in {b} hours. What is its average speed in km/h?",
+    "{name} is {a} years older than {other}. In {b} years their ages will add up to {c}0. How old is "
+    "{other} now?",
+    "A shirt costs ${a}0 and is on sale for {p}% off. What is the sale price?",
+    "If {a} workers build a wall in {b} days, how long would {c} workers take at the same rate?",
+    "A rectangle has a perimeter of {a}{b} cm and its length is {c} cm more than its width. Find its area.",
+    "{name} saves ${a} a week. How many weeks until {name} can afford a bike that costs ${b}{c}0?",
+    "A tank fills at {a} litres per minute and drains at {b} litres per minute. How long to fill "
+    "{c}00 litres?",
+    "The average of {a} numbers is {b}{c}. One number is removed and the average becomes {b}. What was "
+    "the removed number?",
+    "{name} read {a} pages on Monday and twice as many on Tuesday. The book has {b}{c}0 pages. How many "
+    "pages are left?",
+    "A bag has {a} red and {b} blue marbles. Two are drawn without replacement. What is the probability "
+    "both are red?",
+    "How many ways can {a} people sit around a round table?",
+    "{name} invests ${a}000 at {p}% interest compounded yearly. How much is it worth after {b} years?",
+    "A recipe needs {a} cups of flour for {b} cookies. How much flour for {c}0 cookies?",
+    "Two cars leave the same town in opposite directions at {a}0 km/h and {b}0 km/h. When are they "
+    "{c}00 km apart?",
+    "Solve for x: {a}x + {b} = {c}{a}.",
+    "{name} had {a}{b} {item}. {other} took a third of them and then gave back {c}. How many does {name} "
+    "have now?",
+    "A store sold {a}{c} {item} on Friday, {p}% more on Saturday. How many on both days together?",
+    "What is the sum of the interior angles of a polygon with {a}{b} sides?",
+    "The ratio of boys to girls in a class is {a}:{b}. There are {c}{a} students. How many are girls?",
+    "A ladder {a}{b} feet long leans against a wall with its foot {a} feet from the wall. How high up "
+    "the wall does it reach?",
+    "{name} runs {a} laps of a {b}00 m track every day. How many kilometres is that in {c} weeks?",
+    "If 3 pencils cost ${a}.{b}0, how much do {c}{a} pencils cost?",
+    "Find the next number in the sequence {a}, {b}{a}, {c}{b}, ... and explain the pattern.",
+]
+WORD_PROBLEM_FILL = {
+    "name": ["Natalia", "James", "Aisha", "Wei", "Carlos", "Priya", "Tom", "Fatima", "Lena", "Kofi"],
+    "other": ["her brother", "his sister", "a friend", "Maria", "Ben", "their cousin"],
+    "item": ["apples", "stickers", "cookies", "pencils", "marbles", "cards", "eggs", "books"],
+}
+
 # --- coding: wrappers for HumanEval prompts ({prompt}) and code snippets ({code}, {lang}) ----------
 CODE_COMPLETION = [
     "Complete the following Python function:\n\n```python\n{prompt}```",
@@ -343,6 +386,45 @@ CODE_SNIPPET = [
     "{code}\n\nI get a TypeError on the second call. Why?",
     "Review this pull request diff and point out problems:\n\n{code}",
     "Rewrite this {lang} function with type hints and a docstring.\n\n{code}",
+]
+
+# Programming questions in the words developers use; {tech} from TECHNOLOGIES, {other} another one.
+PROGRAMMING_QUESTIONS = [
+    "How do I set up authentication in {tech}?",
+    "i have a project built with {tech} and i want to add {other}, how should i structure it",
+    "Why does my {tech} app freeze after login? It works locally but not in production.",
+    "What's the difference between {tech} and {other}, and when should I use each?",
+    "{tech} routing",
+    "Can you give me an example of connecting {tech} to {other}?",
+    "I'm getting a permissions error when deploying with {tech}. How do I fix it?",
+    "write a script that reads messages from {tech} and saves them to {other}",
+    "best practices for structuring a large {tech} codebase?",
+    "How do I migrate this from {other} to {tech}?",
+    "explain the basic terms used in {tech} like you would to a junior developer",
+    "make a todo list app with {tech}",
+    "Is {tech} still a good choice for a new project in 2026?",
+    "how to debug memory leaks in {tech}",
+    "Give me a config file for {tech} that works with {other}.",
+    "my {tech} build fails with 'module not found' after upgrading, what should I check?",
+    "Can {tech} handle 10k requests per second? How would I scale it?",
+    "create a REST API with {tech} and {other} with CRUD endpoints",
+    "what is the recommended way to write tests for {tech} components",
+    "How do I add pagination with previous/next buttons using {tech}?",
+]
+TECHNOLOGIES = [
+    "React", "Angular", "Vue", "Next.js", "Svelte", "Laravel", "Django", "Flask", "FastAPI", "Rails",
+    "Spring Boot", "ASP.NET Core", "Express", "NestJS", "Flutter", "SwiftUI", "Jetpack Compose",
+    "React Native", "Docker", "Kubernetes", "Terraform", "Ansible", "AWS Lambda", "AWS SQS", "S3",
+    "Azure Functions", "Google Cloud Run", "nginx", "Apache Kafka", "RabbitMQ", "Redis", "PostgreSQL",
+    "MySQL", "MongoDB", "SQLite", "Elasticsearch", "GraphQL", "gRPC", "WebSockets", "OAuth2",
+    "Prometheus", "Grafana", "GitHub Actions", "Jenkins", "GitLab CI", "pandas", "NumPy", "PyTorch",
+    "TensorFlow", "scikit-learn", "Spark", "Airflow", "dbt", "Power Query", "Excel VBA", "Power BI",
+    "Tampermonkey", "Chrome extensions", "Electron", "Unity", "Godot", "Unreal Engine", "Arduino",
+    "Raspberry Pi", "OpenCV", "Selenium", "Playwright", "Cypress", "Jest", "pytest", "JUnit", "Maven",
+    "Gradle", "npm", "webpack", "Vite", "TypeScript", "Rust", "Go", "Kotlin", "C++", "C#", "Haskell",
+    "Elixir", "Scala", "bash", "PowerShell", "Git", "Linux cron", "systemd", "Firebase", "Supabase",
+    "Stripe API", "Twilio", "Slack API", "OpenAPI", "JSON Schema", "Tailwind CSS", "Bootstrap",
+    "WordPress", "Shopify Liquid", "Solidity", "Hardhat",
 ]
 
 # Generic system prompts some clients send with every request, whatever the capability.
