@@ -66,6 +66,23 @@ def _components(pairs: dict, members: set[str] | None, min_accounts: int, resolu
     return [g for g in groups if len(g) >= min_accounts and (members is None or set(g) <= members)]
 
 
+def _attach(groups: list[list[str]], strong: list[tuple], suspicion: dict[str, float], min_score: float) -> None:
+    """A lone account whose own traffic is plainly harvesting joins the group it links to most.
+
+    Small accounts of a large operation often share too little infrastructure to be grouped
+    on their own, but their content and one strong link place them.
+    """
+    member_of = {a: i for i, g in enumerate(groups) for a in g}
+    pull: dict[str, dict[int, float]] = {}
+    for a, b, w in strong:
+        for x, y in ((a, b), (b, a)):
+            if x not in member_of and y in member_of and suspicion.get(x, 0) >= min_score:
+                pull.setdefault(x, {}).setdefault(member_of[y], 0.0)
+                pull[x][member_of[y]] += w
+    for account, weights in pull.items():
+        groups[max(weights, key=weights.get)].append(account)
+
+
 def _groups(ws: Workspace, cfg: CampaignConfig) -> pa.Table:
     """Groups of suspicious accounts: first by shared infrastructure or synchrony, then by content.
 
@@ -99,8 +116,11 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> pa.Table:
     keep = [i for i, (a, b) in enumerate(zip(content["account_a"], content["account_b"])) if a in loners and b in loners]
     groups += _components({k: [v[i] for i in keep] for k, v in content.items()}, loners, cfg.min_accounts,
                           cfg.resolution)
+    strong = list(zip(*ws.sql("SELECT account_a, account_b, weight FROM _strong").to_pydict().values()))
+    suspicion = dict(zip(*ws.sql("SELECT account_id, suspicion FROM _suspicion").to_pydict().values()))
+    _attach(groups, strong, suspicion, cfg.attach_min_score)
     strength = {}
-    for a, b, w in zip(*ws.sql("SELECT account_a, account_b, weight FROM _strong").to_pydict().values()):
+    for a, b, w in strong:
         strength[a], strength[b] = max(strength.get(a, 0), w), max(strength.get(b, 0), w)
     rows = {"cluster_id": [], "account_id": [], "max_link": []}
     for ids in groups:
