@@ -78,3 +78,12 @@ def test_scan_output_contract(verdicts, tmp_path):
         assert c["capabilities"] == {"coding": 1.0} and c["evidence"] and c["indicators"]
     hydra = next(c for c in campaigns if set(groups["hydra"]) <= set(c["accounts"]))
     assert any("reasoning" in line for line in hydra["evidence"])
+
+
+def test_plainly_harvesting_loner_joins_the_group_it_links_to_most():
+    from distillguard.campaigns.assemble import _attach
+
+    groups = [["a1", "a2", "a3"], ["b1", "b2"]]
+    strong = [("a1", "x", 0.7), ("b1", "x", 0.9), ("b2", "x", 0.8), ("a2", "y", 0.9), ("a3", "z", 0.9)]
+    _attach(groups, strong, {"x": 0.99, "y": 0.5, "z": 0.96}, min_score=0.95)
+    assert groups == [["a1", "a2", "a3", "z"], ["b1", "b2", "x"]]   # y is not suspicious enough
