@@ -52,7 +52,8 @@ def campaign_records(ws: Workspace, cfg: CampaignConfig) -> list[dict]:
         ORDER BY share DESC"""))
     indicators = _grouped(_rows(ws, """
         SELECT m.campaign_id, i.indicator_type AS type, i.indicator_value AS value,
-               count(DISTINCT i.account_id) AS accounts, sum(i.exchanges) AS exchanges, max(i.weight) AS weight,
+               count(DISTINCT i.account_id) AS account_count, list(DISTINCT i.account_id ORDER BY i.account_id) AS accounts,
+               sum(i.exchanges) AS exchanges, max(i.weight) AS weight,
                any_value(p.kind) AS network_kind, any_value(p.provider) AS provider
         FROM account_indicators i JOIN _cm m USING (account_id)
         LEFT JOIN ip_intel p ON i.indicator_type IN ('ip', 'signup_ip') AND p.ip = i.indicator_value
@@ -110,7 +111,7 @@ def _evidence(record: dict, head: dict, signals: dict, templates: list[dict], ex
     for ind in record["indicators"][:3]:
         where = f" ({ind['network_kind']}{', ' + ind['provider'] if ind.get('provider') else ''})" \
             if ind.get("network_kind") else ""
-        lines.append(f"{ind['accounts']} of {n} accounts share {ind['type']} {ind['value']}{where}.")
+        lines.append(f"{ind['account_count']} of {n} accounts share {ind['type']} {ind['value']}{where}.")
     if (head["sync_share"] or 0) > 0:
         lines.append(f"{head['sync_share']:.0%} of accounts act in synchrony (co-active windows, round-robin turns "
                      f"or a simultaneous model pivot).")
