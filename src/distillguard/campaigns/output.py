@@ -54,9 +54,12 @@ def campaign_records(ws: Workspace, cfg: CampaignConfig) -> list[dict]:
         SELECT m.campaign_id, i.indicator_type AS type, i.indicator_value AS value,
                count(DISTINCT i.account_id) AS account_count, list(DISTINCT i.account_id ORDER BY i.account_id) AS accounts,
                sum(i.exchanges) AS exchanges, max(i.weight) AS weight,
-               any_value(p.kind) AS network_kind, any_value(p.provider) AS provider
+               any_value(p.kind) AS network_kind, any_value(p.provider) AS provider,
+               any_value(left(f.example, 120)) AS example
         FROM account_indicators i JOIN _cm m USING (account_id)
         LEFT JOIN ip_intel p ON i.indicator_type IN ('ip', 'signup_ip') AND p.ip = i.indicator_value
+        LEFT JOIN template_families f ON i.indicator_type = 'template'
+                                     AND f.family_id = try_cast(i.indicator_value AS BIGINT)
         GROUP BY ALL HAVING count(DISTINCT i.account_id) >= 2
         ORDER BY count(DISTINCT i.account_id) * max(i.weight) DESC"""))
     models = _grouped(_rows(ws, """
@@ -111,7 +114,8 @@ def _evidence(record: dict, head: dict, signals: dict, templates: list[dict], ex
     for ind in record["indicators"][:3]:
         where = f" ({ind['network_kind']}{', ' + ind['provider'] if ind.get('provider') else ''})" \
             if ind.get("network_kind") else ""
-        lines.append(f"{ind['account_count']} of {n} accounts share {ind['type']} {ind['value']}{where}.")
+        what = f" ({ind['example']!r})" if ind.get("example") else ""
+        lines.append(f"{ind['account_count']} of {n} accounts share {ind['type']} {ind['value']}{where}{what}.")
     if (head["sync_share"] or 0) > 0:
         lines.append(f"{head['sync_share']:.0%} of accounts act in synchrony (co-active windows, round-robin turns "
                      f"or a simultaneous model pivot).")
