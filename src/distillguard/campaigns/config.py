@@ -11,7 +11,7 @@ class CampaignConfig:
     min_content: float = 0.6            # exchange-weighted mean account score of the cluster
     min_coordination: float = 0.3       # strength of the links that hold the cluster together
     min_score: float = 0.5              # geometric mean of content and coordination
-    min_accounts: int = 2
+    min_accounts: int = 3               # two accounts that share a household IP are not an operation
     min_suspicion: float = 0.4          # accounts below this never join a group
     attach_min_score: float = 0.95      # a lone account this suspicious joins the group it links to most
     min_link_weight: float = 0.6        # links weaker than this do not join accounts
