@@ -109,15 +109,17 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> pa.Table:
                    AND y.indicator_value = x.indicator_value
         SEMI JOIN small ON small.indicator_type = x.indicator_type AND small.indicator_value = x.indicator_value
         """, [cfg.min_suspicion, cfg.max_indicator_accounts]).to_pydict()
+    suspicion = dict(zip(*ws.sql("SELECT account_id, suspicion FROM _suspicion").to_pydict().values()))
     groups = _components(infra, None, cfg.min_accounts, cfg.resolution)
     grouped = {a for g in groups for a in g}
     content = ws.sql("SELECT account_a, account_b, weight FROM _strong").to_pydict()
-    loners = ({a for a in content["account_a"]} | {b for b in content["account_b"]}) - grouped
+    # Without shared infrastructure, content is the only evidence: it must be strong on both sides.
+    loners = {a for a in set(content["account_a"]) | set(content["account_b"])
+              if a not in grouped and suspicion[a] >= cfg.content_min_suspicion}
     keep = [i for i, (a, b) in enumerate(zip(content["account_a"], content["account_b"])) if a in loners and b in loners]
     groups += _components({k: [v[i] for i in keep] for k, v in content.items()}, loners, cfg.min_accounts,
-                          cfg.resolution)
+                          cfg.content_resolution)
     strong = list(zip(*ws.sql("SELECT account_a, account_b, weight FROM _strong").to_pydict().values()))
-    suspicion = dict(zip(*ws.sql("SELECT account_id, suspicion FROM _suspicion").to_pydict().values()))
     _attach(groups, strong, suspicion, cfg.attach_min_score)
     strength = {}
     for a, b, w in strong:

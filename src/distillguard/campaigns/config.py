@@ -17,6 +17,8 @@ class CampaignConfig:
     min_link_weight: float = 0.6        # links weaker than this do not join accounts
     max_indicator_accounts: int = 200   # an indicator on more suspicious accounts is too broad to group by
     resolution: float = 1.0             # Leiden CPM: a group's links must average at least this weight
+    content_resolution: float = 0.5     # the same for groups held by content links (capped below 1)
+    content_min_suspicion: float = 0.6  # accounts grouped by content alone need this much suspicion
     # A lone account is flagged only when its own traffic leaves little doubt.
     solo_min_score: float = 0.97
     solo_min_exchanges: int = 200
@@ -25,5 +27,5 @@ class CampaignConfig:
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if value < 0 or (f.type == "float" and f.name != "resolution" and value > 1):
+            if value < 0 or (f.type == "float" and not f.name.endswith("resolution") and value > 1):
                 raise ValueError(f"campaign config: {f.name}={value} is out of range")
