@@ -199,12 +199,17 @@ def scan(
     for report in result.ingest:
         _print_ingest(report)
     campaigns = json.loads(result.files["campaigns.json"].read_text())
-    table = Table("campaign", "score", "accounts", "exchanges", "first seen", "last seen", "capabilities",
-                  title=f"{result.campaigns} campaign(s); {result.flagged:,} of {result.accounts:,} accounts flagged")
+    table = Table(title=f"{result.campaigns} campaign(s); {result.flagged:,} of {result.accounts:,} accounts flagged")
+    table.add_column("campaign", no_wrap=True)
+    for name in ("score", "accts", "exch"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("active", no_wrap=True)
+    table.add_column("top capabilities", no_wrap=True)
     for c in campaigns[:top]:
-        caps = ", ".join(f"{k} {v:.0%}" for k, v in list(c["capabilities"].items())[:3])
+        caps = "\n".join(f"{k} {v:.0%}" for k, v in list(c["capabilities"].items())[:3])
+        span = f"{(c['first_seen'] or '')[5:10]} → {(c['last_seen'] or '')[5:10]}"
         table.add_row(c["campaign_id"], f"{c['score']:.2f}", f"{len(c['accounts']):,}", f"{c['exchanges']:,}",
-                      (c["first_seen"] or "")[:16], (c["last_seen"] or "")[:16], caps)
+                      span, caps)
     console.print(table)
     for name, path in result.files.items():
         console.print(f"  {name}: {path}")
