@@ -21,7 +21,7 @@ demo: $(STAMP)
 	$(BIN)/distillguard simulate --out $(DEMO)/logs --accounts 600 --days 3 --seed 7
 	rm -rf $(DEMO)/scan
 	$(BIN)/distillguard scan $(DEMO)/logs/exchanges.jsonl.gz --accounts $(DEMO)/logs/accounts.jsonl --out $(DEMO)/scan
-	-$(BIN)/distillguard eval --truth $(DEMO)/logs --scan $(DEMO)/scan
+	$(BIN)/distillguard eval --truth $(DEMO)/logs --scan $(DEMO)/scan || true  # exits 1 while a target is unmet
 
 # The whole suite, slow tests included (what CI runs).
 test: $(STAMP)
