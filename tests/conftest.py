@@ -1,3 +1,4 @@
+import csv
 import gzip
 import json
 from pathlib import Path
@@ -30,6 +31,13 @@ def write_lines(path: Path, lines: list, compress: str | None = None) -> Path:
         data = zstandard.ZstdCompressor().compress(data)
     path.write_bytes(data)
     return path
+
+
+def write_csv(path, header, rows):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
 
 
 @pytest.fixture

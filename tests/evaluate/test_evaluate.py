@@ -8,6 +8,7 @@ from sklearn.metrics import roc_auc_score
 
 from distillguard.evaluate import evaluate
 from distillguard.evaluate.metrics import _auroc
+from tests.conftest import write_csv
 
 # account -> (label, campaign, archetype)
 TRUTH = {
@@ -21,12 +22,6 @@ TRUTH = {
 PERFECT = {a: (1.0, "X" if c == "camp-A" else "Y") if lab == "distill" else (0.1, "")
            for a, (lab, c, _) in TRUTH.items()}
 
-
-def write_csv(path, header, rows):
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
 
 
 @pytest.fixture

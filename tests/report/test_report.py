@@ -1,4 +1,3 @@
-import csv
 import json
 import re
 
@@ -9,6 +8,7 @@ from distillguard.report import write_report
 from distillguard.report.load import _indicators
 from distillguard.report.svg import layout
 from distillguard.workspace import Workspace
+from tests.conftest import write_csv
 
 EVIL = "camp-<script>alert(1)</script>"
 CAMPAIGNS = [
@@ -26,12 +26,6 @@ ACCOUNTS = [("a1", 0.9, "true", "camp-alpha", "sync;card"), ("a2", 0.85, "true",
             ("a3", 0.7, "true", "camp-alpha", "card"), ("b1", 0.8, "true", EVIL, "x"), ("b2", 0.8, "true", EVIL, ""),
             ("c1", 0.6, "true", "", "<i>odd</i>"), ("u1", 0.1, "false", "", ""), ("u2", 0.0, "false", "", "")]
 
-
-def write_csv(path, header, rows):
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
 
 
 @pytest.fixture

@@ -25,12 +25,8 @@ INFRA_TYPES = ("ip", "payment", "org_id", "signup_ip", "created_burst", "sync", 
 
 _SUSPICION = """
 CREATE OR REPLACE TEMP TABLE _suspicion AS
-SELECT s.account_id, s.score AS account_score, x.score_mean, x.high_share,
-       s.score AS suspicion, coalesce(a.exchanges, 0) AS exchanges
-FROM account_scores s
-LEFT JOIN (SELECT account_id, avg(score) AS score_mean, avg((score >= 0.5)::INT) AS high_share
-           FROM exchange_scores GROUP BY 1) x USING (account_id)
-LEFT JOIN account_features a USING (account_id)
+SELECT s.account_id, s.score AS suspicion, coalesce(a.exchanges, 0) AS exchanges
+FROM account_scores s LEFT JOIN account_features a USING (account_id)
 """
 
 _GROUP_SUMMARY = """
@@ -113,13 +109,14 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> pa.Table:
     groups = _components(infra, None, cfg.min_accounts, cfg.resolution)
     grouped = {a for g in groups for a in g}
     content = ws.sql("SELECT account_a, account_b, weight FROM _strong").to_pydict()
+    db.execute("DROP TABLE _strong")
     # Without shared infrastructure, content is the only evidence: it must be strong on both sides.
     loners = {a for a in set(content["account_a"]) | set(content["account_b"])
               if a not in grouped and suspicion[a] >= cfg.content_min_suspicion}
     keep = [i for i, (a, b) in enumerate(zip(content["account_a"], content["account_b"])) if a in loners and b in loners]
     groups += _components({k: [v[i] for i in keep] for k, v in content.items()}, loners, cfg.min_accounts,
                           cfg.content_resolution)
-    strong = list(zip(*ws.sql("SELECT account_a, account_b, weight FROM _strong").to_pydict().values()))
+    strong = list(zip(content["account_a"], content["account_b"], content["weight"]))
     _attach(groups, strong, suspicion, cfg.attach_min_score)
     strength = {}
     for a, b, w in strong:
@@ -131,7 +128,6 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> pa.Table:
             rows["cluster_id"].append(cluster)
             rows["account_id"].append(account)
             rows["max_link"].append(strength.get(account, 0.0))
-    db.execute("DROP TABLE _strong")
     return pa.table(rows, schema=pa.schema([("cluster_id", pa.string()), ("account_id", pa.string()),
                                             ("max_link", pa.float64())]))
 
@@ -158,8 +154,8 @@ def assemble_campaigns(ws: Workspace, config: CampaignConfig | None = None) -> i
     db.execute("""
         CREATE OR REPLACE TABLE account_verdicts AS
         SELECT s.account_id,
-               CASE WHEN k.is_campaign THEN greatest(s.account_score, k.score) ELSE s.account_score END AS score,
-               coalesce(k.is_campaign, false) OR (s.account_score >= ? AND s.exchanges >= ?) AS flagged,
+               CASE WHEN k.is_campaign THEN greatest(s.suspicion, k.score) ELSE s.suspicion END AS score,
+               coalesce(k.is_campaign, false) OR (s.suspicion >= ? AND s.exchanges >= ?) AS flagged,
                CASE WHEN k.is_campaign THEN 'camp-' || substr(k.cluster_id, 3) END AS campaign_id,
                g.cluster_id,
                concat_ws(';', CASE WHEN k.is_campaign THEN 'CAMPAIGN_MEMBER' END,

@@ -147,7 +147,7 @@ def _load(db, files: list[Path], fmt: str, kind: str, select: str, run: int,
                               FROM _rejects""", [kind, source, run])
                 db.unregister("_rejects")
             if progress:
-                progress(done_bytes + (batch.position or 0), total_bytes)
+                progress(done_bytes + batch.position, total_bytes)
         done_bytes += path.stat().st_size
         if progress:
             progress(done_bytes, total_bytes)

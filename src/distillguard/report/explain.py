@@ -76,7 +76,7 @@ def _contributions(ws: Workspace, account: str, top: int) -> Table:
     """What pushed the account score up or down, feature by feature."""
     model = load_model("account")
     rows = ws.sql(f"SELECT * FROM ({feature_sql(ACCOUNT_SQL, ACCOUNT_FEATURES)}) WHERE account_id = ?", [account])
-    x = matrix(rows, model)
+    x = matrix(rows, model.features)
     contrib = model.contributions(x)[0]
     names = catalogue(ACCOUNT_FEATURES)
     out = Table("reason", "contribution", "value", "meaning", title="Why this score (largest first)")

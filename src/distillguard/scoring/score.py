@@ -23,8 +23,8 @@ def feature_table(ws: Workspace, level: str) -> pa.Table:
     return ws.sql(feature_sql(template, features))
 
 
-def matrix(table: pa.Table, model: LinearModel) -> np.ndarray:
-    return np.column_stack([table.column(name).to_numpy(zero_copy_only=False) for name in model.features])
+def matrix(table: pa.Table, names: list[str]) -> np.ndarray:
+    return np.column_stack([table.column(name).to_numpy(zero_copy_only=False) for name in names])
 
 
 # The exchange score needs interactions (a grading prompt at a huge max_tokens, a shared template
@@ -49,7 +49,7 @@ def score_level(ws: Workspace, level: str, model: LinearModel | TreeModel | None
     rows = 0
     for batch in db.iter_batches(feature_sql(template, features), rows=batch_rows):
         table = pa.Table.from_batches([batch])
-        x = matrix(table, model)
+        x = matrix(table, model.features)
         out = pa.table({**{k: table.column(k) for k in keys}, "score": model.score(x),
                         "reasons": model.reasons(x, names)})
         db.register_arrow("_scored", out)

@@ -26,7 +26,7 @@ from ..ingest import ingest
 from ..simulate import simulate
 from ..workspace import Workspace
 from .model import LinearModel, TreeModel
-from .score import LEVELS, MODEL_FILES, MODELS, feature_table, score_level
+from .score import LEVELS, MODEL_FILES, MODELS, feature_table, matrix, score_level
 
 MAX_TRAIN_ROWS = 300_000
 
@@ -60,7 +60,7 @@ def labelled(ws: Workspace, level: str):
 def fit(ws: Workspace, level: str, seed: int) -> LinearModel | TreeModel:
     table, y = labelled(ws, level)
     names = [f.name for f, _ in LEVELS[level][0]]
-    x = np.nan_to_num(np.column_stack([table.column(n).to_numpy(zero_copy_only=False) for n in names]))
+    x = np.nan_to_num(matrix(table, names))
     if len(y) > MAX_TRAIN_ROWS:
         keep = np.random.default_rng(seed).choice(len(y), MAX_TRAIN_ROWS, replace=False)
         x, y = x[keep], y[keep]

@@ -54,11 +54,6 @@ class Workspace:
         row["quarantined"] = self.count("quarantine")
         return row
 
-    def quarantine_reasons(self) -> list[dict]:
-        return self.sql("""
-            SELECT kind, split_part(reason, ':', 1) AS reason, count(*) AS records
-            FROM quarantine GROUP BY ALL ORDER BY records DESC""").to_pylist()
-
     def close(self) -> None:
         self.backend.close()
 
