@@ -90,6 +90,9 @@ class LinkageConfig:
     rr_min_requests: int = 8  # per account inside the pair's common span
     rr_min_balance: float = 0.6  # smaller over larger volume in the common span
     rr_min_z: float = 4.0  # Wald-Wolfowitz runs z: alternation far beyond chance
+    rr_min_excess_z: float = 3.0  # ... and far beyond the z of the same pair with one side rotated in time
+    rr_null_shift_gaps: tuple[float, ...] = (3.3, 7.7)  # the null moves one side on by this many mean gaps
+    rr_min_phase_lock: float = 0.8  # ... or b keeps this fixed a phase in a's cycle (mean resultant length)
     rr_span_s: int = 2 * 86_400  # the test reads at most this much of the pair's common span
     pivot_window_s: int = 1800
     pivot_horizon_s: int = 2 * 86_400  # first use this soon after the model first appears
@@ -127,10 +130,13 @@ class LinkageConfig:
             for key, value in getattr(self, name).items():
                 if not 0.0 <= value <= 1.0:
                     raise ValueError(f"{name}[{key!r}] = {value} is outside [0, 1]")
-        for name in ("min_seed_weight", "coactive_min_jaccard", "rr_min_balance"):
+        for name in ("min_seed_weight", "coactive_min_jaccard", "rr_min_balance", "rr_min_phase_lock"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1]")
-        for name in ("min_link_weight", "cluster_min_weight", "coactive_min_lift", "rr_min_z", "dense_min_density"):
+        if not self.rr_null_shift_gaps or not all(f > 0 for f in self.rr_null_shift_gaps):
+            raise ValueError("rr_null_shift_gaps must be positive numbers of gaps")
+        for name in ("min_link_weight", "cluster_min_weight", "coactive_min_lift", "rr_min_z", "rr_min_excess_z",
+                     "dense_min_density"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
         for name in ("idf_reference", "dense_c", "resolution"):

@@ -9,7 +9,12 @@ Three detectors, each a few SQL statements:
 * round-robin: a load balancer that deals requests out to accounts in turn makes any two of them
   alternate. Inside the span both are active (its first ``rr_span_s``, which bounds the work a pair of
   very busy accounts costs), the Wald-Wolfowitz runs test scores how much more often the merged request
-  sequence switches account than chance, and the two volumes must be near-equal;
+  sequence switches account than chance, and the two volumes must be near-equal. Two steady bots of
+  different owners also alternate (each keeps its own rhythm), so the same test is run again with one
+  account's requests moved on by a few mean gaps of the merged stream: dealing from one queue survives only
+  in the true alignment, and the observed z must beat the best moved one by ``rr_min_excess_z``. A dealer fed
+  by a steady queue makes both accounts steady, so moving one changes nothing; it is told apart by phase
+  lock instead: b's requests fall at a fixed point of a's cycle, while two free-running clocks drift;
 * pivot: accounts already active before a model first appears whose first use of it falls in the same
   ``pivot_window_s`` bucket within ``pivot_horizon_s`` of its appearance.
 
@@ -54,6 +59,7 @@ def _coactive(ws: Workspace, cfg: LinkageConfig) -> int:
 
 def _roundrobin(ws: Workspace, cfg: LinkageConfig) -> int:
     least, span = int(cfg.rr_min_requests), int(cfg.rr_span_s) * 1_000_000
+    shifts = ", ".join(f"({v}, {float(f)})" for v, f in enumerate((0.0, *cfg.rr_null_shift_gaps)))
     # Integer pair ids and microsecond times: the per-pair sort below runs several times faster on them.
     ws.backend.execute(f"""
         CREATE OR REPLACE TABLE _linkage_ts AS
@@ -62,33 +68,54 @@ def _roundrobin(ws: Workspace, cfg: LinkageConfig) -> int:
     ws.backend.execute(f"""
         CREATE OR REPLACE TABLE _linkage_span AS
         WITH st AS (SELECT account_id, min(t) AS lo, max(t) AS hi, count(*) AS n FROM _linkage_ts GROUP BY ALL)
-        SELECT row_number() OVER () AS pid, p.a, p.b, greatest(sa.lo, sb.lo) AS lo,
+        SELECT row_number() OVER (ORDER BY p.a, p.b) AS pid, p.a, p.b, greatest(sa.lo, sb.lo) AS lo,
                least(sa.hi, sb.hi, greatest(sa.lo, sb.lo) + {span}) AS hi
         FROM {PAIRS} p JOIN st sa ON sa.account_id = p.a JOIN st sb ON sb.account_id = p.b
         WHERE sa.n >= {least} AND sb.n >= {least} AND greatest(sa.lo, sb.lo) < least(sa.hi, sb.hi)""")
     ws.backend.execute(f"""
         CREATE OR REPLACE TABLE _linkage_rr AS
-        WITH ev AS (
+        WITH sh AS (SELECT * FROM (VALUES {shifts}) v(v, f)),
+        e0 AS (
             SELECT s.pid, e.t, true AS is_a FROM _linkage_span s
             JOIN _linkage_ts e ON e.account_id = s.a AND e.t BETWEEN s.lo AND s.hi
             UNION ALL
             SELECT s.pid, e.t, false FROM _linkage_span s
             JOIN _linkage_ts e ON e.account_id = s.b AND e.t BETWEEN s.lo AND s.hi),
+        gap AS (SELECT pid, count(*) AS n FROM e0 GROUP BY pid),
+        -- variant v > 0 moves b's requests on by f mean gaps of the merged stream (wrapping inside the
+        -- span): each account keeps its own rhythm, daily cycle and bursts, but dealing from one queue breaks
+        ev AS (
+            SELECT e0.pid, sh.v, e0.is_a,
+                   CASE WHEN e0.is_a OR sh.v = 0 THEN e0.t
+                        ELSE s.lo + (e0.t - s.lo + CAST(sh.f * (s.hi - s.lo) / g.n AS BIGINT)) % (s.hi - s.lo)
+                   END AS t
+            FROM e0 JOIN gap g USING (pid) JOIN _linkage_span s USING (pid) CROSS JOIN sh),
         sw AS (
-            SELECT pid, is_a,
-                   CASE WHEN is_a <> lag(is_a) OVER (PARTITION BY pid ORDER BY t, is_a) THEN 1 ELSE 0 END AS sw
-            FROM ev),
+            SELECT pid, v, is_a, t,
+                   CASE WHEN is_a <> lag(is_a) OVER w THEN 1 ELSE 0 END AS sw,
+                   max(CASE WHEN is_a THEN t END) OVER (w ROWS UNBOUNDED PRECEDING) AS prev_a,
+                   min(CASE WHEN is_a THEN t END) OVER (w ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS next_a
+            FROM ev WINDOW w AS (PARTITION BY pid, v ORDER BY t, is_a)),
         agg AS (
-            SELECT pid, count(*) FILTER (WHERE is_a)::DOUBLE AS n1, count(*) FILTER (WHERE NOT is_a)::DOUBLE AS n2,
-                   1 + sum(sw) AS runs
-            FROM sw GROUP BY pid),
+            SELECT pid, v, count(*) FILTER (WHERE is_a)::DOUBLE AS n1, count(*) FILTER (WHERE NOT is_a)::DOUBLE AS n2,
+                   1 + sum(sw) AS runs,
+                   -- where b falls inside a's cycle, as an angle: a dealer keeps it fixed, free clocks drift
+                   avg(cos(2 * pi() * (t - prev_a) / (next_a - prev_a))) FILTER (WHERE NOT is_a AND next_a > prev_a) AS pc,
+                   avg(sin(2 * pi() * (t - prev_a) / (next_a - prev_a))) FILTER (WHERE NOT is_a AND next_a > prev_a) AS ps
+            FROM sw GROUP BY pid, v),
         z AS (
-            SELECT pid, n1, n2, runs, 2 * n1 * n2 / (n1 + n2) + 1 AS mu,
-                   2 * n1 * n2 * (2 * n1 * n2 - n1 - n2) / ((n1 + n2) ^ 2 * (n1 + n2 - 1)) AS var
-            FROM agg WHERE least(n1, n2) >= {least})
-        SELECT s.a, s.b FROM z JOIN _linkage_span s USING (pid)
-        WHERE least(n1, n2) / greatest(n1, n2) >= {float(cfg.rr_min_balance)}
-          AND var > 0 AND (runs - mu) / sqrt(var) >= {float(cfg.rr_min_z)}""")
+            SELECT pid, v, n1, n2, (runs - mu) / sqrt(var) AS z, sqrt(pc * pc + ps * ps) AS lock
+            FROM (SELECT *, 2 * n1 * n2 / (n1 + n2) + 1 AS mu,
+                         2 * n1 * n2 * (2 * n1 * n2 - n1 - n2) / ((n1 + n2) ^ 2 * (n1 + n2 - 1)) AS var FROM agg)
+            WHERE least(n1, n2) >= {least} AND var > 0),
+        pz AS (
+            SELECT pid, max(CASE WHEN v = 0 THEN z END) AS z, max(CASE WHEN v > 0 THEN z END) AS z_null,
+                   max(CASE WHEN v = 0 THEN lock END) AS lock,
+                   max(CASE WHEN v = 0 THEN least(n1, n2) / greatest(n1, n2) END) AS balance
+            FROM z GROUP BY pid)
+        SELECT s.a, s.b FROM pz JOIN _linkage_span s USING (pid)
+        WHERE balance >= {float(cfg.rr_min_balance)} AND z >= {float(cfg.rr_min_z)}
+          AND (z - coalesce(z_null, 0) >= {float(cfg.rr_min_excess_z)} OR lock >= {float(cfg.rr_min_phase_lock)})""")
     ws.backend.execute("DROP TABLE _linkage_ts")
     ws.backend.execute("DROP TABLE _linkage_span")
     return ws.count("_linkage_rr")

@@ -1,0 +1,164 @@
+"""`distillguard enforce ...`: serve the proxy or the webhook, check a policy, verify or clear accounts."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+# Modules that pull in FastAPI, pydantic or redis are imported inside the commands: `distillguard --help`
+# stays fast.
+app = typer.Typer(help="Real-time enforcement: policies, proxy, decision webhook, analyst actions.",
+                  no_args_is_help=True, add_completion=False)
+console = Console()
+err = Console(stderr=True)
+
+PolicyOpt = typer.Option(None, "--policy", "-p", help="Policy YAML (default: the shipped default policy).")
+ScanOpt = typer.Option(None, "--scan", "-s", help="Scan output directory whose verdicts to enforce.")
+UrlOpt = typer.Option(None, "--url", help="A running proxy or webhook (its admin endpoints).")
+TokenOpt = typer.Option(None, "--token", help="Admin token (default: $DISTILLGUARD_ADMIN_TOKEN).")
+
+
+def _fail(message: str) -> None:
+    err.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def _engine(policy: Optional[Path], scan: Optional[Path]):
+    from .engine import Engine
+    from .policy import PolicyError
+
+    try:
+        return Engine.from_config(policy, scan=scan)
+    except PolicyError as e:
+        _fail(str(e))
+    except (OSError, ValueError) as e:
+        _fail(f"cannot load the scan: {e}")
+
+
+def _serve(asgi, host: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(asgi, host=host, port=port, log_level="info", access_log=False)
+
+
+@app.command("check-policy")
+def check_policy(policy: Optional[Path] = typer.Argument(None, help="Policy YAML (default: the shipped one)."),
+                 scan: Optional[Path] = ScanOpt) -> None:
+    """Validate a policy (and optionally load a scan with it); exit 2 with every error otherwise."""
+    from .policy import policy_summary
+
+    engine = _engine(policy, scan)
+    for line in policy_summary(engine.policy):
+        console.print(line, markup=False, soft_wrap=True)
+    if scan:
+        v = engine.verdicts
+        console.print(f"scan {scan}: {len(v.accounts):,} accounts, {len(v.campaigns)} campaigns, "
+                      f"{len(v.links):,} linking indicators", markup=False, soft_wrap=True)
+    console.print("[green]policy OK[/green]")
+
+
+@app.command("serve-proxy")
+def serve_proxy(
+    upstream: str = typer.Option(..., "--upstream", "-u", help="Upstream base URL (paths like /v1/... are appended)."),
+    policy: Optional[Path] = PolicyOpt, scan: Optional[Path] = ScanOpt,
+    host: str = typer.Option("127.0.0.1", help="Address to bind."),
+    port: int = typer.Option(8787, help="Port to bind."),
+    upstream_key_env: Optional[str] = typer.Option(None, help="Env var with the key to send upstream instead of the client's."),
+    trust_forwarded_for: bool = typer.Option(False, help="Take the client IP from X-Forwarded-For (behind a load balancer)."),
+) -> None:
+    """Run the OpenAI-compatible reverse proxy with enforcement (admin endpoints when $DISTILLGUARD_ADMIN_TOKEN is set)."""
+    from .admin import TOKEN_ENV
+    from .proxy import create_app
+
+    engine = _engine(policy, scan)
+    key = os.environ.get(upstream_key_env) if upstream_key_env else None
+    if upstream_key_env and not key:
+        _fail(f"${upstream_key_env} is not set")
+    _serve(create_app(engine, upstream, upstream_api_key=key, trust_forwarded_for=trust_forwarded_for,
+                      admin_token=os.environ.get(TOKEN_ENV)), host, port)
+
+
+@app.command("serve-webhook")
+def serve_webhook(policy: Optional[Path] = PolicyOpt, scan: Optional[Path] = ScanOpt,
+                  host: str = typer.Option("127.0.0.1", help="Address to bind."),
+                  port: int = typer.Option(8788, help="Port to bind.")) -> None:
+    """Run the HTTP decision webhook (POST /v1/decide, /ext_authz/...)."""
+    from .admin import TOKEN_ENV
+    from .webhook import create_app
+
+    _serve(create_app(_engine(policy, scan), admin_token=os.environ.get(TOKEN_ENV)), host, port)
+
+
+def _admin(url: Optional[str], token: Optional[str], path: str, payload: dict) -> dict:
+    import httpx
+
+    from .admin import ADMIN_PREFIX, TOKEN_ENV
+
+    token = token or os.environ.get(TOKEN_ENV)
+    if not token:
+        _fail(f"the admin endpoints need a token: --token or ${TOKEN_ENV}")
+    try:
+        r = httpx.post(url.rstrip("/") + ADMIN_PREFIX + path, json=payload,
+                       headers={"authorization": f"Bearer {token}"}, timeout=10)
+    except httpx.HTTPError as e:
+        _fail(f"cannot reach {url}: {e}")
+    if r.status_code != 200:
+        _fail(f"{r.status_code}: {r.json().get('detail', r.text) if r.headers.get('content-type', '').startswith('application/json') else r.text}")
+    return r.json()
+
+
+def _direct(policy: Optional[Path], scan: Optional[Path]):
+    """An engine on the policy's shared state; an in-process state would be forgotten at exit."""
+    engine = _engine(policy, scan)
+    if engine.policy.state.backend != "redis":
+        _fail("this needs the fleet's shared state: pass --url of a running proxy or webhook, "
+              "or a --policy whose state.backend is redis")
+    return engine
+
+
+@app.command()
+def verify(account: str = typer.Argument(..., help="Account that passed verification."),
+           reference: Optional[str] = typer.Option(None, "--reference", "-r",
+                                                   help="The reference the account was shown (checked)."),
+           analyst: str = typer.Option("verification", help="Who verified."),
+           note: str = typer.Option("", help="How it was verified."),
+           url: Optional[str] = UrlOpt, token: Optional[str] = TokenOpt,
+           policy: Optional[Path] = PolicyOpt) -> None:
+    """Mark an account as verified: step-up rules no longer block it."""
+    from .state import StateUnavailable
+
+    if url:
+        _admin(url, token, "/verify", {"account_id": account, "reference": reference, "analyst": analyst,
+                                       "note": note})
+    else:
+        try:
+            _direct(policy, None).mark_verified(account, reference, analyst, note)
+        except (ValueError, StateUnavailable) as e:
+            _fail(str(e))
+    console.print(f"verified {account}")
+
+
+@app.command()
+def clear(target: str = typer.Argument(..., help="Account or campaign id."),
+          analyst: str = typer.Option(..., help="Who decided."),
+          note: str = typer.Option(..., help="Why (recorded in the audit trail)."),
+          scope: Optional[str] = typer.Option(None, help="account | campaign (default: a campaign id in the scan "
+                                                          "is a campaign)."),
+          url: Optional[str] = UrlOpt, token: Optional[str] = TokenOpt,
+          policy: Optional[Path] = PolicyOpt, scan: Optional[Path] = ScanOpt) -> None:
+    """Appeal upheld: allow an account or every account of a campaign from now on (audited)."""
+    from .state import StateUnavailable
+
+    if url:
+        entry = _admin(url, token, "/clear", {"target": target, "analyst": analyst, "note": note, "scope": scope})
+    else:
+        try:
+            entry = _direct(policy, scan).clear(target, analyst, note, scope=scope)
+        except (ValueError, StateUnavailable) as e:
+            _fail(str(e))
+    console.print(f"cleared {entry['scope']} {target}")

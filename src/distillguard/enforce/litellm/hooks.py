@@ -1,0 +1,115 @@
+"""LiteLLM's request data and response objects translated to and from the engine's calls.
+
+Nothing here imports LiteLLM, so it is tested in the project's own venv; `guardrail.py` only wires
+these functions into LiteLLM's hooks. Every decision comes from the engine: this module finds the
+account, client IP and body in LiteLLM's request data, and applies a decision's safeguards to
+LiteLLM's request dict and response objects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..context import ACCOUNT_HEADER, RequestContext, key_account
+from ..decision import Decision
+from ..engine import Engine
+
+# LiteLLM's user for requests made with the master key (admin tools, a front that authenticates
+# customers itself): not a customer account.
+PROXY_ADMIN = "default_user_id"
+# Call types whose body carries max_tokens-style caps. Embeddings, images and the like are decided
+# (a blocked account is blocked everywhere) but have nothing to cap.
+CAPPED_CALLS = frozenset({"completion", "acompletion", "text_completion", "atext_completion",
+                          "anthropic_messages"})
+RESPONSES_CALLS = frozenset({"responses", "aresponses"})
+STASH = "distillguard"  # the decision's key in the request metadata (LiteLLM's spend logs keep it)
+
+
+def metadata(data: dict) -> dict | None:
+    for name in ("metadata", "litellm_metadata"):
+        if isinstance(data.get(name), dict):
+            return data[name]
+    return None
+
+
+def request_context(engine: Engine, key: Any, data: dict) -> RequestContext:
+    """The request as the engine sees it. The account is, in order: the LiteLLM user that owns the
+    virtual key; the `x-distillguard-account` header when the policy trusts it (a hop in front that
+    authenticated the customer sets it and strips it from clients); a hash of the LiteLLM key."""
+    server_request = data.get("proxy_server_request") or {}
+    headers = server_request.get("headers") or {}
+    body = server_request.get("body") or data
+    user = getattr(key, "user_id", None)
+    account = user if user and user != PROXY_ADMIN else None
+    trusted = engine.policy.trust_account_header and \
+        any(k.lower() == ACCOUNT_HEADER and v for k, v in headers.items())
+    if account is None and not trusted:
+        # LiteLLM strips the Authorization header from what hooks see; its key hash stands in.
+        account = key_account(getattr(key, "token", None) or getattr(key, "api_key", None) or "anonymous")
+    org = (getattr(key, "org_id", None) or getattr(key, "team_id", None)) if user != PROXY_ADMIN else None
+    return RequestContext.from_openai(body, headers, (metadata(data) or {}).get("requester_ip_address") or None,
+                                      account_id=account, trust_headers=engine.policy.trust_account_header,
+                                      org_id=org)
+
+
+def cap_request(engine: Engine, data: dict, decision: Decision, call_type: str) -> None:
+    """Apply the decision's request caps to LiteLLM's request dict in place (LiteLLM and its other
+    callbacks hold references to that very dict)."""
+    if not decision.safeguards:
+        return
+    if call_type in CAPPED_CALLS:
+        capped = engine.apply_safeguards(data, decision)
+        for k in [k for k in data if k not in capped]:
+            del data[k]
+        data.update(capped)
+    elif call_type in RESPONSES_CALLS:
+        # The Responses API names its caps differently: map them onto the engine's chat form and back.
+        reasoning = data.get("reasoning") if isinstance(data.get("reasoning"), dict) else None
+        view: dict[str, Any] = {}
+        if data.get("max_output_tokens") is not None:
+            view["max_tokens"] = data["max_output_tokens"]
+        if reasoning and reasoning.get("effort"):
+            view["reasoning_effort"] = reasoning["effort"]
+        capped = engine.apply_safeguards(view, decision)
+        if capped.get("max_tokens") is not None:
+            data["max_output_tokens"] = capped["max_tokens"]
+        if reasoning and capped.get("reasoning_effort") is not None:
+            data["reasoning"] = {**reasoning, "effort": capped["reasoning_effort"]}
+        if not decision.safeguards.get("logprobs", True):
+            data.pop("top_logprobs", None)
+
+
+def stash(data: dict, decision: Decision) -> None:
+    """Keep the decision with the request for the post-call hooks."""
+    meta = metadata(data)
+    if meta is not None:
+        meta[STASH] = decision.to_dict()
+
+
+def stashed(data: dict) -> Decision | None:
+    d = (metadata(data) or {}).get(STASH)
+    return Decision.from_dict(d) if isinstance(d, dict) else None
+
+
+def withhold(engine: Engine, response: Any, decision: Decision, ctx: RequestContext | None = None) -> None:
+    """Apply the engine's response safeguards to a LiteLLM response (given `ctx`) or stream chunk, in place.
+
+    The engine works on OpenAI JSON; LiteLLM hands over pydantic objects that also carry its cost and
+    header bookkeeping, so the engine's result is copied back field by field."""
+    if not decision.safeguards or not hasattr(response, "choices"):
+        return
+    body = response.model_dump()
+    if ctx is None:
+        treated, part = engine.observe_chunk(body, decision), "delta"
+    else:
+        treated, part = engine.observe_response(ctx, body, decision), "message"
+    strip = decision.safeguards.get("reasoning", "keep") != "keep"
+    for choice, new in zip(response.choices, treated.get("choices") or ()):
+        if "logprobs" not in new and getattr(choice, "logprobs", None) is not None:
+            choice.logprobs = None
+        holder, new_holder = getattr(choice, part, None), new.get(part) or {}
+        if holder is None:
+            continue
+        if getattr(holder, "reasoning_content", None) is not None:
+            holder.reasoning_content = new_holder.get("reasoning_content")  # removed, or the engine's summary
+        if strip and getattr(holder, "thinking_blocks", None) is not None:
+            holder.thinking_blocks = None  # LiteLLM's carrier of Anthropic thinking, unknown to the engine
