@@ -85,5 +85,35 @@ def test_plainly_harvesting_loner_joins_the_group_it_links_to_most():
 
     groups = [["a1", "a2", "a3"], ["b1", "b2"]]
     strong = [("a1", "x", 0.7), ("b1", "x", 0.9), ("b2", "x", 0.8), ("a2", "y", 0.9), ("a3", "z", 0.9)]
-    _attach(groups, strong, {"x": 0.99, "y": 0.5, "z": 0.96}, min_score=0.95)
+    _attach(groups, strong, {"x": 0.99, "y": 0.5, "z": 0.96}, min_score=0.95, profiles={})
     assert groups == [["a1", "a2", "a3", "z"], ["b1", "b2", "x"]]   # y is not suspicious enough
+
+
+def _profile(*shares):
+    import numpy as np
+
+    from distillguard.fingerprints.content.capability import CLASSES
+
+    v = np.zeros(len(CLASSES))
+    v[:len(shares)] = shares
+    return v / np.linalg.norm(v)
+
+
+def test_loner_joins_the_group_whose_capability_focus_it_shares():
+    from distillguard.campaigns.assemble import _attach
+
+    groups = [["a1", "a2"], ["b1", "b2"]]
+    strong = [("a1", "x", 0.6), ("b1", "x", 0.9)]
+    # x links harder to b, but harvests what group a harvests (first capability) and nothing b does
+    profiles = {"a1": _profile(1, 0), "a2": _profile(0.9, 0.1), "b1": _profile(0, 1), "b2": _profile(0.1, 0.9),
+                "x": _profile(1, 0.05)}
+    _attach(groups, strong, {"x": 0.99}, min_score=0.95, profiles=profiles)
+    assert groups == [["a1", "a2", "x"], ["b1", "b2"]]
+
+
+def test_content_group_keeps_only_members_of_its_focus():
+    from distillguard.campaigns.assemble import _focused
+
+    profiles = {"h1": _profile(1, 0.1), "h2": _profile(0.9, 0.2), "h3": _profile(1, 0), "reseller": _profile(0.05, 1)}
+    assert _focused(["h1", "h2", "h3", "reseller"], profiles, 0.5) == ["h1", "h2", "h3"]
+    assert _focused(["h1", "reseller"], {}, 0.5) == ["h1", "reseller"]   # no capabilities: links alone decide

@@ -14,8 +14,10 @@ import hashlib
 
 import igraph as ig
 import leidenalg
+import numpy as np
 import pyarrow as pa
 
+from ..fingerprints.content.capability import CLASSES
 from ..workspace import Workspace
 from .config import CampaignConfig
 
@@ -25,15 +27,18 @@ INFRA_TYPES = ("ip", "payment", "org_id", "signup_ip", "created_burst", "sync", 
 
 _SUSPICION = """
 CREATE OR REPLACE TEMP TABLE _suspicion AS
-SELECT s.account_id, s.score AS suspicion, coalesce(a.exchanges, 0) AS exchanges
-FROM account_scores s LEFT JOIN account_features a USING (account_id)
+SELECT s.account_id, s.score AS suspicion, coalesce(a.exchanges, 0) AS exchanges,
+       -- a verified account bound to an organisation: content alone (public benchmark prompts, its own
+       -- heavy use) does not condemn it; shared infrastructure or synchrony with others still can
+       coalesce(c.verified, false) AND c.org_id IS NOT NULL AS established
+FROM account_scores s LEFT JOIN account_features a USING (account_id) LEFT JOIN accounts c USING (account_id)
 """
 
 _GROUP_SUMMARY = """
 CREATE OR REPLACE TABLE campaign_clusters AS
 WITH m AS (
     SELECT g.cluster_id, g.account_id, s.suspicion, s.exchanges, g.max_link,
-           coalesce(l.dense_block, false) AS dense, coalesce(y.synced, false) AS synced
+           coalesce(l.dense_block, 0) AS dense, coalesce(y.synced, false) AS synced
     FROM _groups g JOIN _suspicion s USING (account_id)
     LEFT JOIN account_linkage l USING (account_id)
     LEFT JOIN (SELECT DISTINCT i.account_id, true AS synced
@@ -62,11 +67,52 @@ def _components(pairs: dict, members: set[str] | None, min_accounts: int, resolu
     return [g for g in groups if len(g) >= min_accounts and (members is None or set(g) <= members)]
 
 
-def _attach(groups: list[list[str]], strong: list[tuple], suspicion: dict[str, float], min_score: float) -> None:
+def _capability_profiles(ws: Workspace) -> dict[str, np.ndarray]:
+    """Each suspicious account's share of exchanges per capability, as a unit vector (none when the
+    capability step has not run: grouping then goes by links alone)."""
+    if not ws.backend.table_exists("exchange_capabilities"):
+        return {}
+    rows = ws.sql("""SELECT c.account_id, list(c.capability ORDER BY c.capability) AS caps,
+                            list(c.n ORDER BY c.capability) AS n
+                     FROM (SELECT e.account_id, x.capability, count(*) AS n FROM exchanges e
+                           JOIN exchange_capabilities x USING (request_id)
+                           WHERE e.account_id IN (SELECT account_id FROM _suspicion WHERE suspicion >= 0.5)
+                           GROUP BY ALL) c GROUP BY c.account_id""").to_pylist()
+    index = {c: i for i, c in enumerate(CLASSES)}
+    out = {}
+    for r in rows:
+        v = np.zeros(len(CLASSES))
+        for cap, n in zip(r["caps"], r["n"]):
+            v[index.get(cap, 0)] += n
+        out[r["account_id"]] = v / (np.linalg.norm(v) or 1.0)
+    return out
+
+
+def _centroid(accounts, profiles: dict[str, np.ndarray]) -> np.ndarray:
+    v = sum((profiles[a] for a in accounts if a in profiles), np.zeros(len(CLASSES)))
+    return v / (np.linalg.norm(v) or 1.0)
+
+
+def _focused(group: list[str], profiles: dict[str, np.ndarray], min_focus: float) -> list[str]:
+    """Members of a content-held group whose capability mix matches the group's.
+
+    Shared prompts are all that hold such a group, and a reseller or a busy chat user shares some
+    with anyone; an operation harvests a focus, so a member far from it is not one of them.
+    """
+    if not profiles:
+        return group
+    centre = _centroid(group, profiles)
+    return [a for a in group if a in profiles and float(profiles[a] @ centre) >= min_focus]
+
+
+def _attach(groups: list[list[str]], strong: list[tuple], suspicion: dict[str, float], min_score: float,
+            profiles: dict[str, np.ndarray]) -> None:
     """A lone account whose own traffic is plainly harvesting joins the group it links to most.
 
     Small accounts of a large operation often share too little infrastructure to be grouped
-    on their own, but their content and one strong link place them.
+    on their own, but their content and one strong link place them. Harvesters of different
+    operations share public prompts, so the pull of a group is weighed by how alike the account's
+    capability mix is to the group's: an operation keeps its focus.
     """
     member_of = {a: i for i, g in enumerate(groups) for a in g}
     pull: dict[str, dict[int, float]] = {}
@@ -75,8 +121,12 @@ def _attach(groups: list[list[str]], strong: list[tuple], suspicion: dict[str, f
             if x not in member_of and y in member_of and suspicion.get(x, 0) >= min_score:
                 pull.setdefault(x, {}).setdefault(member_of[y], 0.0)
                 pull[x][member_of[y]] += w
+    zero = np.zeros(len(CLASSES))
+    focus = {i: _centroid(groups[i], profiles) for i in {i for weights in pull.values() for i in weights}}
     for account, weights in pull.items():
-        groups[max(weights, key=weights.get)].append(account)
+        mine = profiles.get(account, zero)
+        fit = {i: w * (float(mine @ focus[i]) if profiles else 1.0) for i, w in weights.items()}
+        groups[max(fit, key=fit.get)].append(account)
 
 
 def _groups(ws: Workspace, cfg: CampaignConfig) -> pa.Table:
@@ -99,25 +149,33 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> pa.Table:
               -- every fast adopter pivots to a new model at once: that is evidence, not an identity
               AND NOT starts_with(i.indicator_value, 'pivot:')),
         small AS (SELECT indicator_type, indicator_value FROM ind GROUP BY ALL HAVING count(*) <= ?)
-        SELECT DISTINCT s.account_a, s.account_b, s.weight FROM _strong s
+        -- weighed by the shared infrastructure alone (noisy-OR over it): harvesters of different operations
+        -- send the same public prompts, so content must not pull their accounts into one group
+        SELECT s.account_a, s.account_b, 1 - exp(sum(ln(1 - least(x.weight, 0.95)))) AS weight
+        FROM _strong s
         JOIN ind x ON x.account_id = s.account_a
         JOIN ind y ON y.account_id = s.account_b AND y.indicator_type = x.indicator_type
                    AND y.indicator_value = x.indicator_value
         SEMI JOIN small ON small.indicator_type = x.indicator_type AND small.indicator_value = x.indicator_value
-        """, [cfg.min_suspicion, cfg.max_indicator_accounts]).to_pydict()
+        GROUP BY s.account_a, s.account_b ORDER BY s.account_a, s.account_b""", [cfg.min_suspicion, cfg.max_indicator_accounts]).to_pydict()
     suspicion = dict(zip(*ws.sql("SELECT account_id, suspicion FROM _suspicion").to_pydict().values()))
+    established = set(ws.sql("SELECT account_id FROM _suspicion WHERE established").column(0).to_pylist())
     groups = _components(infra, None, cfg.min_accounts, cfg.resolution)
     grouped = {a for g in groups for a in g}
-    content = ws.sql("SELECT account_a, account_b, weight FROM _strong").to_pydict()
+    # Ordered: Leiden's result depends on the order vertices and edges arrive in.
+    content = ws.sql("SELECT account_a, account_b, weight FROM _strong ORDER BY account_a, account_b").to_pydict()
     db.execute("DROP TABLE _strong")
     # Without shared infrastructure, content is the only evidence: it must be strong on both sides.
     loners = {a for a in set(content["account_a"]) | set(content["account_b"])
-              if a not in grouped and suspicion[a] >= cfg.content_min_suspicion}
+              if a not in grouped and a not in established and suspicion[a] >= cfg.content_min_suspicion}
     keep = [i for i, (a, b) in enumerate(zip(content["account_a"], content["account_b"])) if a in loners and b in loners]
-    groups += _components({k: [v[i] for i in keep] for k, v in content.items()}, loners, cfg.min_accounts,
-                          cfg.content_resolution)
+    profiles = _capability_profiles(ws)
+    by_content = _components({k: [v[i] for i in keep] for k, v in content.items()}, loners, cfg.min_accounts,
+                             cfg.content_resolution)
+    groups += [g for g in (_focused(g, profiles, cfg.content_min_focus) for g in by_content)
+               if len(g) >= cfg.min_accounts]
     strong = list(zip(content["account_a"], content["account_b"], content["weight"]))
-    _attach(groups, strong, suspicion, cfg.attach_min_score)
+    _attach(groups, strong, suspicion, cfg.attach_min_score, profiles)
     strength = {}
     for a, b, w in strong:
         strength[a], strength[b] = max(strength.get(a, 0), w), max(strength.get(b, 0), w)
@@ -141,21 +199,22 @@ def assemble_campaigns(ws: Workspace, config: CampaignConfig | None = None) -> i
     db.execute("CREATE OR REPLACE TEMP TABLE _groups AS SELECT * FROM _groups_arrow")
     db.unregister("_groups_arrow")
     db.execute(_GROUP_SUMMARY)
+    # One rewrite instead of ALTER/UPDATE, so engines without UPDATE (Spark's catalog) run it too.
     db.execute("""
-        ALTER TABLE campaign_clusters ADD COLUMN coordination DOUBLE;
-        -- noisy-OR: any one strong form of coordination is enough, several reinforce
-        UPDATE campaign_clusters SET coordination = 1 - (1 - least(sync_share, 1)) * (1 - least(dense_block_share, 1))
-                                                      * (1 - least(link_strength, 1));
-        ALTER TABLE campaign_clusters ADD COLUMN score DOUBLE;
-        UPDATE campaign_clusters SET score = sqrt(greatest(content, 0) * greatest(coordination, 0));
-        ALTER TABLE campaign_clusters ADD COLUMN is_campaign BOOLEAN;""")
-    db.execute("UPDATE campaign_clusters SET is_campaign = content >= ? AND coordination >= ? AND score >= ?",
+        CREATE OR REPLACE TABLE campaign_clusters AS
+        SELECT *, content >= ? AND coordination >= ? AND score >= ? AS is_campaign
+        FROM (SELECT *, sqrt(greatest(content, 0) * greatest(coordination, 0)) AS score
+              FROM (SELECT *,
+                           -- noisy-OR: any one strong form of coordination is enough, several reinforce
+                           1 - (1 - least(sync_share, 1)) * (1 - least(dense_block_share, 1))
+                             * (1 - least(link_strength, 1)) AS coordination
+                    FROM campaign_clusters))""",
                [cfg.min_content, cfg.min_coordination, cfg.min_score])
     db.execute("""
         CREATE OR REPLACE TABLE account_verdicts AS
         SELECT s.account_id,
                CASE WHEN k.is_campaign THEN greatest(s.suspicion, k.score) ELSE s.suspicion END AS score,
-               coalesce(k.is_campaign, false) OR (s.suspicion >= ? AND s.exchanges >= ?) AS flagged,
+               coalesce(k.is_campaign, false) OR (s.suspicion >= ? AND s.exchanges >= ? AND NOT s.established) AS flagged,
                CASE WHEN k.is_campaign THEN 'camp-' || substr(k.cluster_id, 3) END AS campaign_id,
                g.cluster_id,
                concat_ws(';', CASE WHEN k.is_campaign THEN 'CAMPAIGN_MEMBER' END,
