@@ -7,6 +7,7 @@ The upstream reports the caps it received in its `x-upstream-saw` header, which 
 import json
 import secrets
 import time
+from importlib import resources
 
 import httpx
 import pytest
@@ -55,8 +56,6 @@ def _scan(tmp_path, late: bool = False):
 
 def _policy(tmp_path, **state):
     """The shipped policy with a throttle budget a test can exhaust."""
-    from importlib import resources
-
     policy = yaml.safe_load(resources.files("distillguard.enforce").joinpath("policies", "default.yaml").read_text())
     for rule in policy["rules"]:
         if rule["name"] == "campaign-suspected":
@@ -68,8 +67,8 @@ def _policy(tmp_path, **state):
 
 
 class Client:
-    def __init__(self, url: str, master_key: str, admin_token: str):
-        self.url, self.master_key, self.admin_token = url, master_key, admin_token
+    def __init__(self, url: str, master_key: str, admin_token: str, tmp=None):
+        self.url, self.master_key, self.admin_token, self.tmp = url, master_key, admin_token, tmp
         self.http = httpx.Client(timeout=60)
 
     def chat(self, account: str, *, ip: str | None = None, **body) -> httpx.Response:
@@ -115,8 +114,7 @@ def gateway(tmp_path_factory):
                "DISTILLGUARD_SCAN": str(_scan(tmp)), "DISTILLGUARD_ADMIN_TOKEN": admin_token,
                "DISTILLGUARD_SCAN_RELOAD_S": "1"}
         with litellm_proxy(free_port(), env, log=tmp / "litellm.log") as gw:
-            client = Client(gw.url, master_key, admin_token)
-            client.tmp = tmp
+            client = Client(gw.url, master_key, admin_token, tmp)
             yield client
             client.http.close()
         assert gw.proc.poll() is not None  # stopped by its PID

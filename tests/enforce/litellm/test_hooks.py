@@ -31,11 +31,14 @@ def _data(headers=None, ip="198.51.100.4", **body):
 MASTER = SimpleNamespace(user_id=hooks.PROXY_ADMIN, token="litellm_proxy_master_key", team_id=None, org_id=None)
 
 
-def test_the_key_owner_is_the_account_and_outranks_the_header(engine):
-    key = SimpleNamespace(user_id="cust-42", token="hashed", team_id="team-7", org_id=None)
+def test_the_keys_team_else_its_user_is_the_account_and_outranks_the_header(engine):
+    # the LiteLLM log adapter's precedence, so a scan of LiteLLM's logs names the same accounts
+    key = SimpleNamespace(user_id="user-42", token="hashed", team_id="team-7", org_id="org-1")
     ctx = hooks.request_context(engine, key, _data({"x-distillguard-account": "someone-else"}))
-    assert (ctx.account_id, ctx.org_id, ctx.client_ip) == ("cust-42", "team-7", "198.51.100.4")
+    assert (ctx.account_id, ctx.org_id, ctx.client_ip) == ("team-7", "org-1", "198.51.100.4")
     assert ctx.template is not None
+    key = SimpleNamespace(user_id="user-42", token="hashed", team_id=None, org_id=None)
+    assert hooks.request_context(engine, key, _data()).account_id == "user-42"
 
 
 def test_with_the_master_key_a_trusted_header_names_the_account(engine):
@@ -47,8 +50,13 @@ def test_an_untrusted_header_is_ignored_for_the_key_hash(engine):
     untrusting = Engine.from_config({"trust_account_header": False})
     ctx = hooks.request_context(untrusting, MASTER, _data({"x-distillguard-account": "acct-9"}))
     assert ctx.account_id == key_account("litellm_proxy_master_key")
+
+
+def test_a_virtual_key_cannot_pass_for_another_account(engine):
     key = SimpleNamespace(user_id=None, token="hashed-virtual-key", team_id=None, org_id=None)
-    assert hooks.request_context(engine, key, _data()).account_id == key_account("hashed-virtual-key")
+    ctx = hooks.request_context(engine, key, _data({"x-distillguard-account": "acct-benign",
+                                                   "x-distillguard-org": "allow-listed-org"}))
+    assert (ctx.account_id, ctx.org_id) == (key_account("hashed-virtual-key"), None)
 
 
 def test_chat_caps_are_applied_to_the_very_dict_litellm_holds(engine):

@@ -32,23 +32,27 @@ def metadata(data: dict) -> dict | None:
 
 
 def request_context(engine: Engine, key: Any, data: dict) -> RequestContext:
-    """The request as the engine sees it. The account is, in order: the LiteLLM user that owns the
-    virtual key; the `x-distillguard-account` header when the policy trusts it (a hop in front that
-    authenticated the customer sets it and strips it from clients); a hash of the LiteLLM key."""
+    """The request as the engine sees it.
+
+    The account is the virtual key's team, else its user: the same precedence as the LiteLLM log
+    adapter (`contract/adapters/litellm.py`), so a scan of LiteLLM's logs names the accounts this
+    guardrail enforces on. A key with neither is its own account (a hash of it). Only a request made
+    with the master key (a front that authenticated the customer itself) may name its account,
+    organisation and payment fingerprint in the `x-distillguard-*` headers, and only when the policy
+    trusts them: a customer holding a virtual key must not be able to pass for another account."""
     server_request = data.get("proxy_server_request") or {}
     headers = server_request.get("headers") or {}
     body = server_request.get("body") or data
     user = getattr(key, "user_id", None)
-    account = user if user and user != PROXY_ADMIN else None
-    trusted = engine.policy.trust_account_header and \
-        any(k.lower() == ACCOUNT_HEADER and v for k, v in headers.items())
-    if account is None and not trusted:
+    master = user == PROXY_ADMIN
+    trusted = engine.policy.trust_account_header and master
+    account = None if master else getattr(key, "team_id", None) or user
+    if account is None and not (trusted and any(k.lower() == ACCOUNT_HEADER and v for k, v in headers.items())):
         # LiteLLM strips the Authorization header from what hooks see; its key hash stands in.
         account = key_account(getattr(key, "token", None) or getattr(key, "api_key", None) or "anonymous")
-    org = (getattr(key, "org_id", None) or getattr(key, "team_id", None)) if user != PROXY_ADMIN else None
     return RequestContext.from_openai(body, headers, (metadata(data) or {}).get("requester_ip_address") or None,
-                                      account_id=account, trust_headers=engine.policy.trust_account_header,
-                                      org_id=org)
+                                      account_id=account, trust_headers=trusted,
+                                      org_id=None if master else getattr(key, "org_id", None))
 
 
 def cap_request(engine: Engine, data: dict, decision: Decision, call_type: str) -> None:

@@ -23,6 +23,11 @@ REASONING = ("First, restate the problem. Next, isolate the unknown by subtracti
              "Then divide to find the value. Finally, check the result by substitution.")
 
 
+
+def _logprob(token: str) -> dict:
+    """One entry in the full OpenAI shape (clients such as LiteLLM reject entries without bytes)."""
+    return {"token": token, "logprob": -0.1, "bytes": list(token.encode()), "top_logprobs": []}
+
 def _last_user(body: dict) -> str:
     for m in reversed(body.get("messages") or []):
         if isinstance(m, dict) and m.get("role") == "user":
@@ -55,7 +60,7 @@ async def chat(request: Request):
             def chunk(delta: dict, finish=None) -> bytes:
                 choice = {"index": 0, "delta": delta, "finish_reason": finish}
                 if body.get("logprobs") and "content" in delta:
-                    choice["logprobs"] = {"content": [{"token": delta["content"], "logprob": -0.1}]}
+                    choice["logprobs"] = {"content": [_logprob(delta["content"])]}
                 return b"data: " + json.dumps({"id": rid, "object": "chat.completion.chunk", "created": created,
                                                "model": model, "choices": [choice]}).encode() + b"\n\n"
             yield chunk({"role": "assistant", "reasoning_content": REASONING})
@@ -73,7 +78,7 @@ async def chat(request: Request):
         choice = {"index": i, "finish_reason": "stop",
                   "message": {"role": "assistant", "content": " ".join(words), "reasoning_content": REASONING}}
         if body.get("logprobs"):
-            choice["logprobs"] = {"content": [{"token": w, "logprob": -0.1} for w in words]}
+            choice["logprobs"] = {"content": [_logprob(w) for w in words]}
         choices.append(choice)
     return JSONResponse({"id": rid, "object": "chat.completion", "created": created, "model": model,
                          "choices": choices,
