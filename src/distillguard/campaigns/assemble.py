@@ -30,7 +30,7 @@ CREATE OR REPLACE TEMP TABLE _suspicion AS
 SELECT s.account_id, s.score AS suspicion, coalesce(a.exchanges, 0) AS exchanges,
        -- a verified account bound to an organisation: content alone (public benchmark prompts, its own
        -- heavy use) does not condemn it; shared infrastructure or synchrony with others still can
-       coalesce(c.verified, false) AND c.org_id IS NOT NULL AS established
+       coalesce(c.verified, false) AND c.org_id IS NOT NULL AS established, c.org_id
 FROM account_scores s LEFT JOIN account_features a USING (account_id) LEFT JOIN accounts c USING (account_id)
 """
 
@@ -140,7 +140,10 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> pa.Table:
     db.execute("""CREATE OR REPLACE TEMP TABLE _strong AS
         SELECT l.account_a, l.account_b, l.weight FROM account_links l
         JOIN _suspicion a ON a.account_id = l.account_a JOIN _suspicion b ON b.account_id = l.account_b
-        WHERE l.weight >= ? AND a.suspicion >= ? AND b.suspicion >= ?""",
+        WHERE l.weight >= ? AND a.suspicion >= ? AND b.suspicion >= ?
+          -- one verified organisation's keys share its card, office and cloud by design: an enterprise
+          -- fleet, not coordination between strangers
+          AND NOT (a.established AND b.established AND a.org_id = b.org_id)""",
                [cfg.min_link_weight, cfg.min_suspicion, cfg.min_suspicion])
     infra = ws.sql(f"""
         WITH ind AS (
