@@ -117,3 +117,18 @@ def test_content_group_keeps_only_members_of_its_focus():
     profiles = {"h1": _profile(1, 0.1), "h2": _profile(0.9, 0.2), "h3": _profile(1, 0), "reseller": _profile(0.05, 1)}
     assert _focused(["h1", "h2", "h3", "reseller"], profiles, 0.5) == ["h1", "h2", "h3"]
     assert _focused(["h1", "reseller"], {}, 0.5) == ["h1", "reseller"]   # no capabilities: links alone decide
+
+
+def test_verified_organisation_fleet_is_not_coordination_by_its_own_infrastructure():
+    world = World(seed=5)
+    fleet = world.enterprise(20)
+    with Workspace.open(":memory:") as ws:
+        world.write(ws)
+        build_linkage(ws)
+        _scores(ws, world, {"hydra": fleet})   # its traffic reads as harvesting
+        assemble_campaigns(ws, CampaignConfig())
+        flagged = lambda: ws.sql("SELECT count_if(flagged) FROM account_verdicts").column(0)[0].as_py()  # noqa: E731
+        assert flagged() == len(fleet)   # strangers sharing a card and an office would be a campaign
+        ws.backend.execute("UPDATE accounts SET verified = true")
+        assemble_campaigns(ws, CampaignConfig())
+        assert flagged() == 0   # one verified organisation's keys are an enterprise fleet
