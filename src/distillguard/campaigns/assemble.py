@@ -28,16 +28,21 @@ INFRA_TYPES = ("ip", "payment", "org_id", "signup_ip", "created_burst", "sync", 
 _SUSPICION = """
 CREATE OR REPLACE TEMP TABLE _suspicion AS
 SELECT s.account_id, s.score AS suspicion, coalesce(a.exchanges, 0) AS exchanges,
+       -- content evidence: the account's score, or, for a quiet account whose behaviour reads as a person's,
+       -- the share of its own exchanges the exchange scorer calls harvesting
+       CASE WHEN h.n >= {min_exchanges} THEN greatest(s.score, h.share) ELSE s.score END AS evidence,
        -- a verified account bound to an organisation: content alone (public benchmark prompts, its own
        -- heavy use) does not condemn it; shared infrastructure or synchrony with others still can
        coalesce(c.verified, false) AND c.org_id IS NOT NULL AS established, c.org_id
 FROM account_scores s LEFT JOIN account_features a USING (account_id) LEFT JOIN accounts c USING (account_id)
+LEFT JOIN (SELECT account_id, avg(CASE WHEN score >= 0.5 THEN 1.0 ELSE 0.0 END) AS share, count(*) AS n
+           FROM exchange_scores GROUP BY account_id) h USING (account_id)
 """
 
 _GROUP_SUMMARY = """
 CREATE OR REPLACE TABLE campaign_clusters AS
 WITH m AS (
-    SELECT g.cluster_id, g.account_id, s.suspicion, s.exchanges, g.max_link,
+    SELECT g.cluster_id, g.account_id, s.evidence, s.exchanges, g.max_link,
            coalesce(l.dense_block, 0) AS dense, coalesce(y.synced, false) AS synced
     FROM _groups g JOIN _suspicion s USING (account_id)
     LEFT JOIN account_linkage l USING (account_id)
@@ -50,7 +55,7 @@ WITH m AS (
 )
 SELECT cluster_id, count(*) AS n_accounts, sum(exchanges) AS exchanges,
        -- log-weighted so one loud account cannot carry (or sink) the whole group
-       sum(suspicion * ln(2 + exchanges)) / sum(ln(2 + exchanges)) AS content,
+       sum(evidence * ln(2 + exchanges)) / sum(ln(2 + exchanges)) AS content,
        avg(least(max_link, 1.0)) AS link_strength, avg(synced::INT) AS sync_share,
        avg(dense::INT) AS dense_block_share
 FROM m GROUP BY cluster_id
@@ -76,7 +81,7 @@ def _capability_profiles(ws: Workspace) -> dict[str, np.ndarray]:
                             list(c.n ORDER BY c.capability) AS n
                      FROM (SELECT e.account_id, x.capability, count(*) AS n FROM exchanges e
                            JOIN exchange_capabilities x USING (request_id)
-                           WHERE e.account_id IN (SELECT account_id FROM _suspicion WHERE suspicion >= 0.5)
+                           WHERE e.account_id IN (SELECT account_id FROM _suspicion WHERE evidence >= 0.5)
                            GROUP BY ALL) c GROUP BY c.account_id""").to_pylist()
     index = {c: i for i, c in enumerate(CLASSES)}
     out = {}
@@ -140,7 +145,7 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> pa.Table:
     db.execute("""CREATE OR REPLACE TEMP TABLE _strong AS
         SELECT l.account_a, l.account_b, l.weight FROM account_links l
         JOIN _suspicion a ON a.account_id = l.account_a JOIN _suspicion b ON b.account_id = l.account_b
-        WHERE l.weight >= ? AND a.suspicion >= ? AND b.suspicion >= ?
+        WHERE l.weight >= ? AND a.evidence >= ? AND b.evidence >= ?
           -- one verified organisation's keys share its card, office and cloud by design: an enterprise
           -- fleet, not coordination between strangers
           AND NOT (a.established AND b.established AND a.org_id = b.org_id)""",
@@ -162,6 +167,7 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> pa.Table:
         SEMI JOIN small ON small.indicator_type = x.indicator_type AND small.indicator_value = x.indicator_value
         GROUP BY s.account_a, s.account_b ORDER BY s.account_a, s.account_b""", [cfg.min_suspicion, cfg.max_indicator_accounts]).to_pydict()
     suspicion = dict(zip(*ws.sql("SELECT account_id, suspicion FROM _suspicion").to_pydict().values()))
+    evidence = dict(zip(*ws.sql("SELECT account_id, evidence FROM _suspicion").to_pydict().values()))
     established = set(ws.sql("SELECT account_id FROM _suspicion WHERE established").column(0).to_pylist())
     groups = _components(infra, None, cfg.min_accounts, cfg.resolution)
     grouped = {a for g in groups for a in g}
@@ -170,7 +176,7 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> pa.Table:
     db.execute("DROP TABLE _strong")
     # Without shared infrastructure, content is the only evidence: it must be strong on both sides.
     loners = {a for a in set(content["account_a"]) | set(content["account_b"])
-              if a not in grouped and a not in established and suspicion[a] >= cfg.content_min_suspicion}
+              if a not in grouped and a not in established and evidence[a] >= cfg.content_min_suspicion}
     keep = [i for i, (a, b) in enumerate(zip(content["account_a"], content["account_b"])) if a in loners and b in loners]
     profiles = _capability_profiles(ws)
     by_content = _components({k: [v[i] for i in keep] for k, v in content.items()}, loners, cfg.min_accounts,
@@ -197,7 +203,7 @@ def assemble_campaigns(ws: Workspace, config: CampaignConfig | None = None) -> i
     """Write `campaign_clusters` and `account_verdicts`; return the number of campaigns."""
     cfg = config or CampaignConfig()
     db = ws.backend
-    db.execute(_SUSPICION)
+    db.execute(_SUSPICION.format(min_exchanges=int(cfg.share_min_exchanges)))
     db.register_arrow("_groups_arrow", _groups(ws, cfg))
     db.execute("CREATE OR REPLACE TEMP TABLE _groups AS SELECT * FROM _groups_arrow")
     db.unregister("_groups_arrow")

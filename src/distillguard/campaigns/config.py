@@ -19,6 +19,7 @@ class CampaignConfig:
     resolution: float = 0.4             # Leiden CPM: a group's infrastructure links must average this weight
     content_resolution: float = 0.5     # the same for groups held by content links (capped below 1)
     content_min_suspicion: float = 0.6  # accounts grouped by content alone need this much suspicion
+    share_min_exchanges: int = 20       # an account's harvest share counts as evidence from this many exchanges
     content_min_focus: float = 0.5      # ... and a capability mix this close (cosine) to their group's
     # A lone account is flagged only when its own traffic leaves little doubt.
     solo_min_score: float = 0.97

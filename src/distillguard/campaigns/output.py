@@ -141,11 +141,9 @@ def write_scan_output(ws: Workspace, out_dir: Path, cfg: CampaignConfig | None =
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {name: out_dir / name for name in ("accounts.csv", "campaigns.json", "exchanges.csv")}
     db = ws.backend
-    quoted = {name: str(path).replace("'", "''") for name, path in files.items()}   # COPY takes no parameters
-    db.execute(f"""COPY (SELECT account_id, round(score, 6) AS score, flagged, coalesce(campaign_id, '') AS campaign_id,
-                               coalesce(reasons, '') AS reasons FROM account_verdicts ORDER BY account_id)
-                   TO '{quoted['accounts.csv']}' (HEADER, DELIMITER ',')""")
-    db.execute(f"""COPY (SELECT request_id, account_id, round(score, 6) AS score FROM exchange_scores)
-                   TO '{quoted['exchanges.csv']}' (HEADER, DELIMITER ',')""")
+    db.write_csv("""SELECT account_id, round(score, 6) AS score, flagged, coalesce(campaign_id, '') AS campaign_id,
+                           coalesce(reasons, '') AS reasons FROM account_verdicts ORDER BY account_id""",
+                 files["accounts.csv"])
+    db.write_csv("SELECT request_id, account_id, round(score, 6) AS score FROM exchange_scores", files["exchanges.csv"])
     files["campaigns.json"].write_text(json.dumps(campaign_records(ws, cfg), indent=1, default=str))
     return files
