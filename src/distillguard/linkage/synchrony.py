@@ -59,7 +59,7 @@ def _coactive(ws: Workspace, cfg: LinkageConfig) -> int:
 
 def _roundrobin(ws: Workspace, cfg: LinkageConfig) -> int:
     least, span = int(cfg.rr_min_requests), int(cfg.rr_span_s) * 1_000_000
-    shifts = ", ".join(f"({v}, {float(f)})" for v, f in enumerate((0.0, *cfg.rr_null_shift_gaps)))
+    shifts = ", ".join(f"({v}, {float(f)})" for v, f in enumerate(cfg.rr_null_shift_gaps, 1))
     # Integer pair ids and microsecond times: the per-pair sort below runs several times faster on them.
     ws.backend.execute(f"""
         CREATE OR REPLACE TABLE _linkage_ts AS
@@ -72,50 +72,69 @@ def _roundrobin(ws: Workspace, cfg: LinkageConfig) -> int:
                least(sa.hi, sb.hi, greatest(sa.lo, sb.lo) + {span}) AS hi
         FROM {PAIRS} p JOIN st sa ON sa.account_id = p.a JOIN st sb ON sb.account_id = p.b
         WHERE sa.n >= {least} AND sb.n >= {least} AND greatest(sa.lo, sb.lo) < least(sa.hi, sb.hi)""")
+    # The runs test of a merged sequence: `events` has (pid, v, t, is_a); one z per pair and variant.
+    runs_z = """
+        sw AS (
+            SELECT pid, v, is_a,
+                   CASE WHEN is_a <> lag(is_a) OVER (PARTITION BY pid, v ORDER BY t, is_a) THEN 1 ELSE 0 END AS sw
+            FROM events),
+        agg AS (
+            SELECT pid, v, count(*) FILTER (WHERE is_a)::DOUBLE AS n1, count(*) FILTER (WHERE NOT is_a)::DOUBLE AS n2,
+                   1 + sum(sw) AS runs
+            FROM sw GROUP BY pid, v)
+        SELECT pid, v, least(n1, n2) / greatest(n1, n2) AS balance, (runs - mu) / sqrt(var) AS z
+        FROM (SELECT *, 2 * n1 * n2 / (n1 + n2) + 1 AS mu,
+                     2 * n1 * n2 * (2 * n1 * n2 - n1 - n2) / ((n1 + n2) ^ 2 * (n1 + n2 - 1)) AS var FROM agg)
+        WHERE least(n1, n2) >= {least} AND var > 0"""
+    ws.backend.execute(f"""
+        CREATE OR REPLACE TABLE _linkage_rr_events AS
+        SELECT s.pid, e.t, true AS is_a FROM _linkage_span s
+        JOIN _linkage_ts e ON e.account_id = s.a AND e.t BETWEEN s.lo AND s.hi
+        UNION ALL
+        SELECT s.pid, e.t, false FROM _linkage_span s
+        JOIN _linkage_ts e ON e.account_id = s.b AND e.t BETWEEN s.lo AND s.hi""")
+    # First the plain test on every pair; the costlier checks below run only on the few that pass it.
+    ws.backend.execute(f"""
+        CREATE OR REPLACE TABLE _linkage_rr_z AS
+        WITH events AS (SELECT pid, 0 AS v, t, is_a FROM _linkage_rr_events), {runs_z.format(least=least)}""")
+    ws.backend.execute(f"""
+        CREATE OR REPLACE TABLE _linkage_rr_cand AS
+        SELECT e.* FROM _linkage_rr_events e
+        SEMI JOIN _linkage_rr_z z ON z.pid = e.pid AND z.z >= {float(cfg.rr_min_z)}
+                                 AND z.balance >= {float(cfg.rr_min_balance)}""")
     ws.backend.execute(f"""
         CREATE OR REPLACE TABLE _linkage_rr AS
         WITH sh AS (SELECT * FROM (VALUES {shifts}) v(v, f)),
-        e0 AS (
-            SELECT s.pid, e.t, true AS is_a FROM _linkage_span s
-            JOIN _linkage_ts e ON e.account_id = s.a AND e.t BETWEEN s.lo AND s.hi
-            UNION ALL
-            SELECT s.pid, e.t, false FROM _linkage_span s
-            JOIN _linkage_ts e ON e.account_id = s.b AND e.t BETWEEN s.lo AND s.hi),
-        gap AS (SELECT pid, count(*) AS n FROM e0 GROUP BY pid),
-        -- variant v > 0 moves b's requests on by f mean gaps of the merged stream (wrapping inside the
-        -- span): each account keeps its own rhythm, daily cycle and bursts, but dealing from one queue breaks
-        ev AS (
-            SELECT e0.pid, sh.v, e0.is_a,
-                   CASE WHEN e0.is_a OR sh.v = 0 THEN e0.t
-                        ELSE s.lo + (e0.t - s.lo + CAST(sh.f * (s.hi - s.lo) / g.n AS BIGINT)) % (s.hi - s.lo)
+        gap AS (SELECT pid, count(*) AS n FROM _linkage_rr_cand GROUP BY pid),
+        -- variant v moves b's requests on by f mean gaps of the merged stream (wrapping inside the span):
+        -- each account keeps its own rhythm, daily cycle and bursts, but dealing from one queue breaks
+        events AS (
+            SELECT c.pid, sh.v, c.is_a,
+                   CASE WHEN c.is_a THEN c.t
+                        ELSE s.lo + (c.t - s.lo + CAST(sh.f * (s.hi - s.lo) / g.n AS BIGINT)) % (s.hi - s.lo)
                    END AS t
-            FROM e0 JOIN gap g USING (pid) JOIN _linkage_span s USING (pid) CROSS JOIN sh),
-        sw AS (
-            SELECT pid, v, is_a, t,
-                   CASE WHEN is_a <> lag(is_a) OVER w THEN 1 ELSE 0 END AS sw,
-                   max(CASE WHEN is_a THEN t END) OVER (w ROWS UNBOUNDED PRECEDING) AS prev_a,
-                   min(CASE WHEN is_a THEN t END) OVER (w ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS next_a
-            FROM ev WINDOW w AS (PARTITION BY pid, v ORDER BY t, is_a)),
-        agg AS (
-            SELECT pid, v, count(*) FILTER (WHERE is_a)::DOUBLE AS n1, count(*) FILTER (WHERE NOT is_a)::DOUBLE AS n2,
-                   1 + sum(sw) AS runs,
-                   -- where b falls inside a's cycle, as an angle: a dealer keeps it fixed, free clocks drift
-                   avg(cos(2 * pi() * (t - prev_a) / (next_a - prev_a))) FILTER (WHERE NOT is_a AND next_a > prev_a) AS pc,
-                   avg(sin(2 * pi() * (t - prev_a) / (next_a - prev_a))) FILTER (WHERE NOT is_a AND next_a > prev_a) AS ps
-            FROM sw GROUP BY pid, v),
-        z AS (
-            SELECT pid, v, n1, n2, (runs - mu) / sqrt(var) AS z, sqrt(pc * pc + ps * ps) AS lock
-            FROM (SELECT *, 2 * n1 * n2 / (n1 + n2) + 1 AS mu,
-                         2 * n1 * n2 * (2 * n1 * n2 - n1 - n2) / ((n1 + n2) ^ 2 * (n1 + n2 - 1)) AS var FROM agg)
-            WHERE least(n1, n2) >= {least} AND var > 0),
-        pz AS (
-            SELECT pid, max(CASE WHEN v = 0 THEN z END) AS z, max(CASE WHEN v > 0 THEN z END) AS z_null,
-                   max(CASE WHEN v = 0 THEN lock END) AS lock,
-                   max(CASE WHEN v = 0 THEN least(n1, n2) / greatest(n1, n2) END) AS balance
-            FROM z GROUP BY pid)
-        SELECT s.a, s.b FROM pz JOIN _linkage_span s USING (pid)
-        WHERE balance >= {float(cfg.rr_min_balance)} AND z >= {float(cfg.rr_min_z)}
-          AND (z - coalesce(z_null, 0) >= {float(cfg.rr_min_excess_z)} OR lock >= {float(cfg.rr_min_phase_lock)})""")
+            FROM _linkage_rr_cand c JOIN gap g USING (pid) JOIN _linkage_span s USING (pid) CROSS JOIN sh),
+        null_z AS (WITH {runs_z.format(least=least)}),
+        -- where each of b's requests falls inside a's cycle (previous and next request of a), as an angle:
+        -- a dealer keeps it fixed, free-running clocks drift. Running max and min, one in each direction.
+        cyc AS (
+            SELECT pid, is_a, t,
+                   max(CASE WHEN is_a THEN t END) OVER (PARTITION BY pid ORDER BY t, is_a ROWS UNBOUNDED PRECEDING) AS prev_a,
+                   min(CASE WHEN is_a THEN t END) OVER (PARTITION BY pid ORDER BY t DESC, is_a DESC
+                                                        ROWS UNBOUNDED PRECEDING) AS next_a
+            FROM _linkage_rr_cand),
+        phase AS (
+            SELECT pid, sqrt(avg(cos(2 * pi() * (t - prev_a) / (next_a - prev_a))) ^ 2
+                             + avg(sin(2 * pi() * (t - prev_a) / (next_a - prev_a))) ^ 2) AS lock
+            FROM cyc WHERE NOT is_a AND next_a > prev_a GROUP BY pid)
+        SELECT s.a, s.b FROM _linkage_rr_z z JOIN _linkage_span s USING (pid)
+        LEFT JOIN (SELECT pid, max(z) AS z_null FROM null_z GROUP BY pid) n USING (pid)
+        LEFT JOIN phase USING (pid)
+        WHERE z.z >= {float(cfg.rr_min_z)} AND z.balance >= {float(cfg.rr_min_balance)}
+          AND (z.z - coalesce(n.z_null, 0) >= {float(cfg.rr_min_excess_z)}
+               OR coalesce(phase.lock, 0) >= {float(cfg.rr_min_phase_lock)})""")
+    for table in ("_linkage_rr_events", "_linkage_rr_z", "_linkage_rr_cand"):
+        ws.backend.execute(f"DROP TABLE {table}")
     ws.backend.execute("DROP TABLE _linkage_ts")
     ws.backend.execute("DROP TABLE _linkage_span")
     return ws.count("_linkage_rr")
