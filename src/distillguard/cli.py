@@ -32,19 +32,52 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
+SourceOpt = typer.Option(None, "--source", help="Read a warehouse table instead of files: an Ibis connection "
+                         "URL (postgres://user:pw@host:5432/db, duckdb:///path.db, clickhouse://..., pyspark://...).")
+TableOpt = typer.Option(None, "--table", help="Table (or schema.table) to read with --source.")
+MapOpt = typer.Option(None, "--map", help="COLUMN=FIELD: read a table column as a contract field "
+                      "(e.g. --map event_time=timestamp); repeatable.")
+SinceOpt = typer.Option(None, "--since", help="With --source: only rows after this time (RFC 3339).")
+
+
+def _exchange_source(paths: list[str] | None, source: str | None, table: str | None,
+                     mapping: list[str] | None, since: str | None):
+    """The exchange input of a command: files, or a warehouse table (`--source` with `--table`)."""
+    from .ingest.warehouse import TableSource
+
+    if bool(paths) == bool(source):
+        _fail("give exchange logs or --source with --table, not both or neither")
+    if not source:
+        if table or mapping or since:
+            _fail("--table, --map and --since go with --source")
+        return paths
+    if not table:
+        _fail("--source needs --table")
+    pairs = [m.split("=", 1) for m in mapping or []]
+    if any(len(p) != 2 or not all(p) for p in pairs):
+        _fail("--map takes COLUMN=FIELD")
+    try:
+        return TableSource(source, table, columns=dict(pairs), since=since)
+    except InputError as e:
+        _fail(str(e))
+
+
 @app.command()
 def ingest(
-    exchanges: list[str] = typer.Argument(..., help="Exchange logs: files, directories or globs."),
+    exchanges: Optional[list[str]] = typer.Argument(None, help="Exchange logs: files, directories or globs."),
     accounts: Optional[list[str]] = typer.Option(None, "--accounts", "-a", help="Account table(s)."),
     workspace: Path = WorkspaceOpt,
     fmt: str = typer.Option("contract", "--format", "-f",
                             help="contract | litellm | anthropic | otel (exchanges only)."),
     max_record_bytes: int = typer.Option(8 << 20, help="Records larger than this are quarantined."),
     keep_raw: bool = typer.Option(False, help="Also store each whole original record (about 3x the space)."),
+    source: Optional[str] = SourceOpt, table: Optional[str] = TableOpt,
+    mapping: Optional[list[str]] = MapOpt, since: Optional[str] = SinceOpt,
 ) -> None:
-    """Validate logs and load them into the workspace; bad records go to quarantine."""
+    """Validate logs (files or a warehouse table) and load them into the workspace; bad records go to quarantine."""
+    logs = _exchange_source(exchanges, source, table, mapping, since)
     with Workspace.open(workspace) as ws:
-        jobs = [("exchanges", exchanges, fmt)] + ([("accounts", accounts, "contract")] if accounts else [])
+        jobs = [("exchanges", logs, fmt)] + ([("accounts", accounts, "contract")] if accounts else [])
         for kind, paths, kind_fmt in jobs:
             with _bytes_progress(f"ingest {kind}") as bar:
                 task = bar.add_task(kind, total=None)
@@ -177,27 +210,49 @@ def explain(account: str = typer.Argument(..., help="Account id."), workspace: P
 
 @app.command()
 def scan(
-    exchanges: list[str] = typer.Argument(..., help="Exchange logs: files, directories or globs."),
+    exchanges: Optional[list[str]] = typer.Argument(None, help="Exchange logs: files, directories or globs."),
     out: Path = typer.Option(..., "--out", "-o", help="Output directory."),
     accounts: Optional[list[str]] = typer.Option(None, "--accounts", "-a", help="Account table(s)."),
     workspace: Optional[Path] = typer.Option(None, "--workspace", "-w",
                                              help="Workspace file (default OUT/workspace.duckdb)."),
     fmt: str = typer.Option("contract", "--format", "-f", help="contract | litellm | anthropic | otel."),
     top: int = typer.Option(15, help="Campaigns to list."),
+    source: Optional[str] = SourceOpt, table: Optional[str] = TableOpt,
+    mapping: Optional[list[str]] = MapOpt, since: Optional[str] = SinceOpt,
+    incremental: bool = typer.Option(False, "--incremental", help="Keep the workspace in OUT and process only "
+                                     "new files or rows, updating only what they touch (see `watch`)."),
+    backend: str = typer.Option("duckdb", "--backend", help="duckdb (embedded, default) | spark (PySpark; "
+                                "docs/backends.md)."),
+    spark_master: Optional[str] = typer.Option(None, "--spark-master", help="With --backend spark: the master "
+                                               "URL of a cluster (default local[2])."),
 ) -> None:
     """Ingest, fingerprint, link and score in one go; write accounts.csv, campaigns.json, exchanges.csv, report.html."""
     import json
 
     from .scan import scan as run_scan
 
+    if backend not in ("duckdb", "spark"):
+        _fail(f"unknown backend {backend!r}; expected duckdb or spark")
+    if backend != "spark" and spark_master:
+        _fail("--spark-master goes with --backend spark")
+    if backend == "spark" and incremental:
+        _fail("incremental scans run on the DuckDB backend only")
+    logs = _exchange_source(exchanges, source, table, mapping, since)
     with _stage_bar() as bar:
         try:
-            result = run_scan(exchanges, out, accounts=accounts, workspace=workspace, fmt=fmt,
-                              progress=_stage_progress(bar))
+            if incremental:
+                from .incremental import scan_incremental
+                result = scan_incremental(logs, out, accounts=accounts, workspace=workspace, fmt=fmt)
+            else:
+                result = run_scan(logs, out, accounts=accounts, workspace=workspace, fmt=fmt,
+                                  progress=_stage_progress(bar), backend=backend, spark_master=spark_master)
         except InputError as e:
             _fail(str(e))
     for report in result.ingest:
         _print_ingest(report)
+    if "campaigns.json" not in result.files:
+        console.print("nothing to scan yet")
+        return
     campaigns = json.loads(result.files["campaigns.json"].read_text())
     table = Table(title=f"{result.campaigns} campaign(s); {result.flagged:,} of {result.accounts:,} accounts flagged")
     table.add_column("campaign", no_wrap=True)
@@ -214,6 +269,40 @@ def scan(
     for name, path in result.files.items():
         console.print(f"  {name}: {path}")
     console.print("stages: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.seconds.items()))
+
+
+@app.command()
+def watch(
+    directory: Optional[Path] = typer.Argument(None, help="Folder that receives exchange log files."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output directory (keeps the workspace between rounds)."),
+    every: str = typer.Option("5m", "--every", help="Interval between rounds: 30s, 5m, 1h."),
+    accounts: Optional[list[str]] = typer.Option(None, "--accounts", "-a", help="Account table(s), re-read when changed."),
+    source: Optional[str] = SourceOpt, table: Optional[str] = TableOpt, mapping: Optional[list[str]] = MapOpt,
+    iterations: Optional[int] = typer.Option(None, help="Stop after this many rounds (default: run until stopped)."),
+) -> None:
+    """Scan new logs every interval: only new files (or table rows) are read and only what they touch recomputed."""
+    from .incremental import parse_every, watch as run_watch
+
+    try:
+        seconds = parse_every(every)
+    except ValueError as e:
+        _fail(str(e))
+    logs = _exchange_source([str(directory)] if directory else None, source, table, mapping, None)
+
+    def show(result) -> None:
+        u = result.update
+        if u is None:
+            console.print("no new logs")
+            return
+        console.print(f"{u.new_exchanges:,} new exchanges, {u.rescored_exchanges:,} rescored, "
+                      f"{u.touched_accounts:,} accounts updated{' (all)' if u.all_accounts else ''}: "
+                      f"{result.campaigns} campaign(s), {result.flagged:,} of {result.accounts:,} accounts flagged "
+                      f"in {sum(u.seconds.values()):.1f}s")
+    try:
+        run_watch(logs if source else directory, out, seconds, accounts=accounts, iterations=iterations,
+                  on_update=show)
+    except InputError as e:
+        _fail(str(e))
 
 
 @app.command("eval")
@@ -236,6 +325,12 @@ def evaluate_scan(
     else:
         console.print(report)
     raise typer.Exit(0 if report.targets_met else 1)
+
+
+# Real-time enforcement (policies, proxy, webhook, analyst actions) lives in its own sub-app.
+from .enforce.cli import app as enforce_app  # noqa: E402
+
+app.add_typer(enforce_app, name="enforce")
 
 
 if __name__ == "__main__":

@@ -30,11 +30,14 @@ class ScanResult:
 
 def scan(exchanges, out_dir: str | Path, accounts=None, workspace: str | Path | None = None,
          fmt: str = "contract", campaign_config: CampaignConfig | None = None,
-         progress: ScanProgress | None = None, report: bool = True) -> ScanResult:
+         progress: ScanProgress | None = None, report: bool = True, backend: str = "duckdb",
+         spark=None, spark_master: str | None = None) -> ScanResult:
     """Scan logs into `out_dir` (the scan output contract plus report.html).
 
     The workspace defaults to `out_dir/workspace.duckdb`; an existing one is extended, so a
-    second scan of the same logs re-uses what was ingested.
+    second scan of the same logs re-uses what was ingested. With `backend="spark"` every stage runs
+    on Spark (`spark`: an existing SparkSession; else `spark_master`, default local) and the workspace
+    is a folder of Parquet tables, `out_dir/workspace.spark` (docs/backends.md).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -49,7 +52,12 @@ def scan(exchanges, out_dir: str | Path, accounts=None, workspace: str | Path | 
     def step(name: str):
         return (lambda done, total: progress(name, done, total)) if progress else None
 
-    with Workspace.open(workspace or out_dir / "workspace.duckdb") as ws:
+    if backend == "spark":
+        opened = Workspace.open(workspace or out_dir / "workspace.spark", backend="spark", spark=spark,
+                                master=spark_master)
+    else:
+        opened = Workspace.open(workspace or out_dir / "workspace.duckdb", backend=backend)
+    with opened as ws:
         reports = [timed("ingest", lambda: ingest(ws, exchanges, fmt=fmt, progress=step("ingest")))]
         if accounts:
             reports.append(timed("ingest_accounts", lambda: ingest(ws, accounts, kind="accounts")))

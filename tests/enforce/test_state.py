@@ -161,3 +161,43 @@ def test_async_path_survives_event_loops(redis_url):
     s = RedisState(redis_url)
     for i in range(3):
         assert asyncio.run(s.aobserve(Observation("a", T0 + i), W)).account_rate == i + 1
+
+
+@pytest.mark.redis
+def test_one_round_trip_per_decision(redis_url, monkeypatch):
+    """Each observation sends one command (the script, by hash) and reads one reply, sync and async."""
+    import redis.asyncio.connection as aconnection
+    import redis.connection as connection
+
+    from distillguard.enforce.state.redis import RedisState
+
+    sent = []
+    sync_send, async_send = (connection.AbstractConnection.send_packed_command,
+                             aconnection.AbstractConnection.send_packed_command)
+
+    def spy(self, command, check_health=True):
+        sent.append(b"".join(command) if isinstance(command, list) else command)
+        return sync_send(self, command, check_health)
+
+    async def aspy(self, command, check_health=True):
+        sent.append(b"".join(command) if isinstance(command, list) else command)
+        return await async_send(self, command, check_health)
+
+    s = RedisState(redis_url, prefix="t:")
+    obs = Observation("a", T0, ip="10.0.0.1", template="tpl", budget="c:x", campaign_id="camp-1")
+
+    async def twice() -> list[int]:
+        await s.aobserve(obs, W)  # connects (handshake) on this loop's client
+        sent.clear()
+        rates = [(await s.aobserve(obs, W)).account_rate for _ in range(2)]
+        return rates
+
+    s.observe(obs, W)  # connects and loads the script
+    monkeypatch.setattr(connection.AbstractConnection, "send_packed_command", spy)
+    monkeypatch.setattr(aconnection.AbstractConnection, "send_packed_command", aspy)
+    sent.clear()
+    assert s.observe(obs, W).account_rate == 2
+    assert len(sent) == 1 and b"EVALSHA" in sent[0]
+    assert asyncio.run(twice()) == [4, 5]
+    assert len(sent) == 2 and all(b"EVALSHA" in c for c in sent)
+    s.close()

@@ -40,10 +40,16 @@ def _engine(policy: Optional[Path], scan: Optional[Path]):
         _fail(f"cannot load the scan: {e}")
 
 
+# The server settings of `serve-proxy` and `serve-webhook`; bench/gateway.py serves its test upstream
+# with the same, so the proxy and the upstream it is compared with differ only in what they do.
+# httptools parses HTTP in C; loop "auto" is uvloop where it is installed (a dependency, not on Windows).
+UVICORN = {"loop": "auto", "http": "httptools", "access_log": False}
+
+
 def _serve(asgi, host: str, port: int) -> None:
     import uvicorn
 
-    uvicorn.run(asgi, host=host, port=port, log_level="info", access_log=False)
+    uvicorn.run(asgi, host=host, port=port, log_level="info", **UVICORN)
 
 
 @app.command("check-policy")

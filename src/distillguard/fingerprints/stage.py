@@ -24,15 +24,22 @@ _CAPABILITY_INPUT = """
 
 
 def classify_capabilities(ws: Workspace, classifier: CapabilityClassifier | None = None,
-                          progress: StageProgress | None = None) -> int:
-    """Write `exchange_capabilities(request_id, capability, confidence, p_<class>...)`."""
+                          progress: StageProgress | None = None, only: str | None = None) -> int:
+    """Write `exchange_capabilities(request_id, capability, confidence, p_<class>...)`.
+
+    With `only` (a table with a `request_id` column), classify just those exchanges and add their
+    rows, for incremental updates; otherwise replace the table.
+    """
     classifier = classifier or CapabilityClassifier.load()
     db = ws.backend
     probs = ", ".join(f"p_{c} REAL" for c in CLASSES)
-    db.execute(f"CREATE OR REPLACE TABLE exchange_capabilities "
-               f"(request_id VARCHAR, capability VARCHAR, confidence REAL, {probs})")
-    total, done = ws.count("exchanges"), 0
-    for batch in db.iter_batches(_CAPABILITY_INPUT, rows=50_000):
+    create = "CREATE TABLE IF NOT EXISTS" if only else "CREATE OR REPLACE TABLE"
+    db.execute(f"{create} exchange_capabilities (request_id VARCHAR, capability VARCHAR, confidence REAL, {probs})")
+    query, total, done = _CAPABILITY_INPUT, ws.count(only or "exchanges"), 0
+    if only:
+        db.execute(f"DELETE FROM exchange_capabilities WHERE request_id IN (SELECT request_id FROM {only})")
+        query += f" WHERE request_id IN (SELECT request_id FROM {only})"
+    for batch in db.iter_batches(query, rows=50_000):
         cols = batch.to_pydict()
         p = classifier.predict_proba(cols["text"], cols["system"], cols["tools_defined"], cols["image_parts"],
                                      cols["tools_called"], cols["turn_count"])

@@ -22,6 +22,7 @@ from .parquet import iter_parquet_batches
 from .readers import (DEFAULT_MAX_RECORD_BYTES, InputError, LineBatch, Reject, expand_paths,
                       is_parquet, iter_line_batches)
 from .sql import ACCOUNT_SELECT, EXCHANGE_SELECT, parse_sql
+from .warehouse import TableSource
 
 KINDS = {"exchanges": ("request_id", EXCHANGE_SELECT), "accounts": ("account_id", ACCOUNT_SELECT)}
 ProgressFn = Callable[[int, int], None]
@@ -60,6 +61,9 @@ def _adapted(batch: LineBatch, adapter, report: IngestReport) -> LineBatch:
 
 
 def _batches(path: Path, fmt: str, max_record_bytes: int, report: IngestReport) -> Iterator[LineBatch]:
+    if isinstance(path, TableSource):
+        yield from path.batches(report.kind)
+        return
     if is_parquet(path):
         yield from iter_parquet_batches(path)
         return
@@ -88,7 +92,9 @@ def ingest(workspace: Workspace, paths, kind: str = "exchanges", fmt: str = "con
         raise InputError(f"unknown format {fmt!r} for {kind}; expected 'contract'"
                          + (f" or one of {sorted(ADAPTERS)}" if kind == "exchanges" else ""))
     key, select = KINDS[kind]
-    files = expand_paths(paths)
+    if isinstance(paths, TableSource) and fmt != "contract":
+        raise InputError("a warehouse table is read in the contract's columns; adapters take files")
+    files = [paths] if isinstance(paths, TableSource) else expand_paths(paths)
     report = IngestReport(kind=kind, files=len(files))
     started = time.perf_counter()
     db = workspace.backend
@@ -114,18 +120,17 @@ def ingest(workspace: Workspace, paths, kind: str = "exchanges", fmt: str = "con
 
 def _load(db, files: list[Path], fmt: str, kind: str, select: str, run: int,
           max_record_bytes: int, report: IngestReport, progress: ProgressFn | None) -> None:
-    total_bytes = sum(p.stat().st_size for p in files)
+    total_bytes = sum(_size(p) for p in files)
     done_bytes = uncommitted = 0
     columns = db.fetch_arrow(f"SELECT * EXCLUDE (ingest_run), NULL AS reason FROM {kind} LIMIT 0").column_names
     for path in files:
-        source = str(path.resolve())
+        source = path.name if isinstance(path, TableSource) else str(path.resolve())
         for batch in _batches(path, fmt, max_record_bytes, report):
             report.records += len(batch.rejects)
             if len(batch.lines):
-                db.register_arrow("_raw", pa.table({"source_line": batch.line_numbers, "line": batch.lines}))
                 # Parsed once into Arrow, owned by Python: memory is freed batch by batch.
-                parsed = db.fetch_arrow(select, [source]).rename_columns(columns)
-                db.unregister("_raw")
+                raw_lines = pa.table({"source_line": batch.line_numbers, "line": batch.lines})
+                parsed = db.transform_batch(select, "_raw", raw_lines, [source]).rename_columns(columns)
                 db.register_arrow("_batch", parsed)
                 report.records += parsed.num_rows
                 db.execute(f"INSERT INTO {kind} SELECT * EXCLUDE (reason), {run} FROM _batch "
@@ -148,9 +153,14 @@ def _load(db, files: list[Path], fmt: str, kind: str, select: str, run: int,
                 db.unregister("_rejects")
             if progress:
                 progress(done_bytes + batch.position, total_bytes)
-        done_bytes += path.stat().st_size
+        done_bytes += _size(path)
         if progress:
             progress(done_bytes, total_bytes)
+
+
+def _size(path) -> int:
+    """Bytes of a file for progress; a table's size is not known up front."""
+    return 0 if isinstance(path, TableSource) else path.stat().st_size
 
 
 def _deduplicate(workspace: Workspace, kind: str, key: str, run: int, report: IngestReport) -> None:
@@ -161,20 +171,18 @@ def _deduplicate(workspace: Workspace, kind: str, key: str, run: int, report: In
     """
     db = workspace.backend
     added = int(db.scalar(f"SELECT count(*) FROM {kind} WHERE ingest_run = ?", [run]))
+    # Rewrites rather than DELETEs, so engines without DELETE (Spark's catalog) run them too.
     if db.scalar(f"SELECT count(*) <> count(DISTINCT {key}) FROM {kind}"):
         db.execute(f"""
-            DELETE FROM {kind} WHERE rowid IN (
-                SELECT rowid FROM {kind}
-                QUALIFY row_number() OVER (PARTITION BY {key}
-                        ORDER BY ingest_run, source_file, source_line) > 1)""")
+            CREATE OR REPLACE TABLE {kind} AS SELECT * FROM {kind}
+            QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY ingest_run, source_file, source_line) = 1""")
     report.inserted = int(db.scalar(f"SELECT count(*) FROM {kind} WHERE ingest_run = ?", [run]))
     report.duplicates = added - report.inserted
     # A rejected line seen again (same file and line) is not quarantined twice.
-    db.execute("""
-        DELETE FROM quarantine WHERE rowid IN (
-            SELECT rowid FROM quarantine
-            QUALIFY row_number() OVER (PARTITION BY kind, source_file, source_line
-                                       ORDER BY ingest_run) > 1)""")
+    if db.scalar("SELECT count(*) <> count(DISTINCT (kind, source_file, source_line)) FROM quarantine"):
+        db.execute("""
+            CREATE OR REPLACE TABLE quarantine AS SELECT * FROM quarantine
+            QUALIFY row_number() OVER (PARTITION BY kind, source_file, source_line ORDER BY ingest_run) = 1""")
     report.quarantined = int(db.scalar(
         "SELECT count(*) FROM quarantine WHERE ingest_run = ? AND kind = ?", [run, kind]))
     report.reasons = {r["reason"]: r["n"] for r in db.fetch_arrow(

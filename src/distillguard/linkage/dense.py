@@ -66,7 +66,7 @@ def dense_blocks(ws: Workspace, cfg: LinkageConfig) -> list[dict]:
         SELECT dense_rank() OVER (ORDER BY account_id) - 1 AS r,
                dense_rank() OVER (ORDER BY indicator_type, indicator_value) - 1 AS c,
                tell / ln(n + {float(cfg.dense_c)}) AS w, account_id
-        FROM {IND} WHERE tell > 0""")
+        FROM {IND} WHERE tell > 0 ORDER BY r, c""")  # ordered: float sums, hence ties, follow edge order
     rows = edges.column("r").to_numpy().astype(np.int64)
     cols = edges.column("c").to_numpy().astype(np.int64)
     weights = edges.column("w").to_numpy().astype(np.float64)

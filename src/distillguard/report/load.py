@@ -168,13 +168,17 @@ def _from_workspace(scan: Scan, members: list[str], query: Callable[[str, list],
         if scan.account_exchanges is None:
             scan.account_exchanges = dict(query("""SELECT account_id, count(*) FROM exchanges
                 WHERE account_id IN (SELECT unnest(?)) GROUP BY 1""", [members]))
-        index = [i for i, c in enumerate(scan.campaigns) for _ in c.accounts]
-        flat = [a for c in scan.campaigns for a in c.accounts]
+        campaign_of: dict[str, list[int]] = {}
+        for i, c in enumerate(scan.campaigns):
+            for a in c.accounts:
+                campaign_of.setdefault(a, []).append(i)
         hourly: dict[int, dict[int, int]] = {}
-        for i, t, n in query("""WITH m AS (SELECT unnest(?::INTEGER[]) AS c, unnest(?::VARCHAR[]) AS account_id)
-                SELECT m.c, (epoch(e.ts) // 3600)::BIGINT * 3600 AS t, count(*)
-                FROM exchanges e JOIN m USING (account_id) WHERE e.ts IS NOT NULL GROUP BY ALL""", [index, flat]):
-            hourly.setdefault(i, {})[t] = n
+        # Per account, summed per campaign here: one plain IN list runs on every backend.
+        for a, t, n in query("""SELECT account_id, CAST(epoch(ts) // 3600 AS BIGINT) * 3600 AS t, count(*)
+                FROM exchanges WHERE ts IS NOT NULL AND account_id IN (SELECT unnest(?)) GROUP BY ALL""",
+                             [sorted(campaign_of)]):
+            for i in campaign_of[a]:
+                hourly.setdefault(i, {})[t] = hourly.get(i, {}).get(t, 0) + n
         for i, counts in hourly.items():
             scan.campaigns[i].timeline, scan.campaigns[i].bucket_seconds = _buckets(counts)
     if "account_links" in tables:

@@ -22,8 +22,15 @@ class Workspace:
             backend.execute(macro)
 
     @classmethod
-    def open(cls, path: str | Path = DEFAULT_PATH, **backend_options) -> "Workspace":
-        return cls(DuckDBBackend(path, **backend_options))
+    def open(cls, path: str | Path | None = DEFAULT_PATH, backend: str = "duckdb", **backend_options) -> "Workspace":
+        """A workspace on `backend`: "duckdb" (a file, or ":memory:") or "spark" (a folder of Parquet
+        tables, or None for a session-only workspace; `spark=` an existing SparkSession, `master=`)."""
+        if backend == "spark":
+            from .backends.spark import SparkBackend
+            return cls(SparkBackend(path, **backend_options))
+        if backend != "duckdb":
+            raise ValueError(f"unknown backend {backend!r}; expected 'duckdb' or 'spark'")
+        return cls(DuckDBBackend(path or ":memory:", **backend_options))
 
     def sql(self, query: str, params: list | None = None) -> pa.Table:
         return self.backend.fetch_arrow(query, params)
@@ -39,9 +46,16 @@ class Workspace:
         return run
 
     def finish_run(self, run: int, report) -> None:
-        self.backend.execute("""UPDATE ingest_runs SET finished_at = now(), records = ?, inserted = ?,
-                                duplicates = ?, quarantined = ? WHERE run = ?""",
-                             [report.records, report.inserted, report.duplicates, report.quarantined, run])
+        # A rewrite, not an UPDATE, so engines without UPDATE (Spark's catalog) run it; the table is tiny.
+        mine = f"run = {int(run)}"
+        self.backend.execute(f"""
+            CREATE OR REPLACE TABLE ingest_runs AS
+            SELECT run, kind, started_at, CASE WHEN {mine} THEN now() ELSE finished_at END AS finished_at, paths,
+                   CASE WHEN {mine} THEN CAST(? AS BIGINT) ELSE records END AS records,
+                   CASE WHEN {mine} THEN CAST(? AS BIGINT) ELSE inserted END AS inserted,
+                   CASE WHEN {mine} THEN CAST(? AS BIGINT) ELSE duplicates END AS duplicates,
+                   CASE WHEN {mine} THEN CAST(? AS BIGINT) ELSE quarantined END AS quarantined
+            FROM ingest_runs""", [report.records, report.inserted, report.duplicates, report.quarantined])
 
     def summary(self) -> dict:
         """Headline figures of what the workspace holds."""

@@ -1,4 +1,4 @@
-"""Shared state in Redis for a fleet of gateway replicas: one pipelined round trip per decision."""
+"""Shared state in Redis for a fleet of gateway replicas: one round trip (one script call) per decision."""
 
 from __future__ import annotations
 
@@ -15,6 +15,36 @@ from redis.retry import Retry
 from .base import Observation, Online, State, StateUnavailable, Windows, dumps, sliding
 
 AUDIT_KEEP = 100_000
+
+# Everything a decision records and reads, as one command: one round trip, and one reply to parse
+# instead of some twenty. KEYS come in pairs (this window, the one before) and end with the three flag
+# keys; ARGV[1] is 1 to record, then one group per pair: "d" member ttl for a distinct-count sketch,
+# "c" ttl for a counter; "f" reads the flags. The reply has one entry per name `_request` lists.
+_OBSERVE = """
+local record, out, k, a = ARGV[1] == '1', {}, 1, 2
+while ARGV[a] ~= 'f' do
+  if ARGV[a] == 'd' then
+    if record then
+      redis.call('PFADD', KEYS[k], ARGV[a + 1])
+      redis.call('EXPIRE', KEYS[k], ARGV[a + 2])
+    end
+    out[#out + 1] = redis.call('PFCOUNT', KEYS[k], KEYS[k + 1])
+    a = a + 3
+  else
+    if record then
+      out[#out + 1] = redis.call('INCR', KEYS[k])
+      redis.call('EXPIRE', KEYS[k], ARGV[a + 1])
+    else
+      out[#out + 1] = redis.call('GET', KEYS[k])
+    end
+    out[#out + 1] = redis.call('GET', KEYS[k + 1])
+    a = a + 2
+  end
+  k = k + 2
+end
+for _, v in ipairs(redis.call('MGET', KEYS[k], KEYS[k + 1], KEYS[k + 2])) do out[#out + 1] = v end
+return out
+"""
 log = logging.getLogger("distillguard.enforce")
 
 
@@ -34,38 +64,32 @@ class RedisState(State):
         self.url, self.prefix = url, prefix
         self._opts = opts
         self._sync = redis.Redis.from_url(url, **opts)
+        # Sent by hash (EVALSHA); loaded again after a Redis restart.
+        self._observe = self._sync.register_script(_OBSERVE)
         self._async: aredis.Redis | None = None
+        self._aobserve = None
         self._async_loop = None
         self._retry_interval, self._failures_to_open = retry_interval_s, failures_to_open
         self._down_until, self._failures = 0.0, 0
 
     # -- the decision round trip ------------------------------------------------------------------
-    def _queue(self, pipe, obs: Observation, w: Windows) -> list[str]:
-        """Queue the commands; return the names of the replies to read back, in order."""
+    def _request(self, obs: Observation, w: Windows) -> tuple[list[str], list, list[str]]:
+        """Keys, arguments and reply names of the one script call that records and reads a request."""
         p, a, ts = self.prefix, obs.account_id, obs.ts
         d, r, day = int(ts // w.distinct_s), int(ts // w.rate_s), int(ts // 86_400)
+        keys: list[str] = []
+        args: list = [1 if obs.record else 0]
         names: list[str] = []
 
         def distinct(name: str, key: str, member: str, window: int, ttl: int) -> None:
-            cur, prev = f"{key}:{window}", f"{key}:{window - 1}"
-            if obs.record:
-                pipe.pfadd(cur, member)
-                pipe.expire(cur, ttl)
-                names.extend(("", ""))
-            pipe.pfcount(cur, prev)
+            keys.extend((f"{key}:{window}", f"{key}:{window - 1}"))
+            args.extend(("d", member, ttl))
             names.append(name)
 
         def counter(name: str, key: str) -> None:
-            cur, prev = f"{key}:{r}", f"{key}:{r - 1}"
-            if obs.record:
-                pipe.incr(cur)
-                pipe.expire(cur, 2 * w.rate_s + 1)
-                names.extend((name + ".cur", ""))
-            else:
-                pipe.get(cur)
-                names.append(name + ".cur")
-            pipe.get(prev)
-            names.append(name + ".prev")
+            keys.extend((f"{key}:{r}", f"{key}:{r - 1}"))
+            args.extend(("c", 2 * w.rate_s + 1))
+            names.extend((name + ".cur", name + ".prev"))
 
         ttl = 2 * w.distinct_s + 60
         if obs.ip:
@@ -78,17 +102,15 @@ class RedisState(State):
         if obs.budget:
             counter("budget_used", f"{p}bud:{obs.budget}")
         distinct("active_slots", f"{p}slot:{a}", str(int(ts // w.slot_s)), day, 2 * 86_400 + 60)
-        pipe.mget(f"{p}ver:{a}", f"{p}ovr:account:{a}",
-                  f"{p}ovr:campaign:{obs.campaign_id}" if obs.campaign_id else f"{p}ovr:campaign:")
-        names.append("flags")
-        return names
+        keys.extend((f"{p}ver:{a}", f"{p}ovr:account:{a}",
+                     f"{p}ovr:campaign:{obs.campaign_id}" if obs.campaign_id else f"{p}ovr:campaign:"))
+        args.append("f")
+        names.extend(("verified", "account_override", "campaign_override"))
+        return keys, args, names
 
     @staticmethod
     def _parse(names: list[str], replies: list, obs: Observation, w: Windows) -> Online:
-        out, raw = Online(), {}
-        for name, value in zip(names, replies):
-            if name:
-                raw[name] = value
+        out, raw = Online(), dict(zip(names, replies))
         for name in ("ip_accounts", "template_accounts", "ip_template_accounts", "active_slots"):
             if name in raw:
                 setattr(out, name, int(raw[name]))
@@ -96,8 +118,8 @@ class RedisState(State):
             if name + ".cur" in raw:
                 setattr(out, name, sliding(int(raw[name + ".cur"] or 0), int(raw[name + ".prev"] or 0),
                                            obs.ts, w.rate_s))
-        ver, acc, camp = raw["flags"]
-        out.verified = ver
+        acc, camp = raw["account_override"], raw["campaign_override"]
+        out.verified = raw["verified"]
         out.account_override = json.loads(acc) if acc else None
         out.campaign_override = json.loads(camp) if camp and obs.campaign_id else None
         return out
@@ -121,25 +143,25 @@ class RedisState(State):
     def observe(self, obs: Observation, w: Windows) -> Online:
         self._check()
         try:
-            pipe = self._sync.pipeline(transaction=False)
-            names = self._queue(pipe, obs, w)
-            return self._ok(self._parse(names, pipe.execute(), obs, w))
+            keys, args, names = self._request(obs, w)
+            return self._ok(self._parse(names, self._observe(keys, args), obs, w))
         except redis.RedisError as e:
             raise self._failed(e) from e
 
-    def _async_client(self) -> aredis.Redis:
-        """The asyncio client of the running loop: its connections cannot be shared across loops."""
+    def _async_script(self):
+        """The script on the running loop's asyncio client: its connections cannot be shared across loops."""
         loop = asyncio.get_running_loop()
         if self._async_loop is not loop:
             self._async, self._async_loop = aredis.Redis.from_url(self.url, **self._opts), loop
-        return self._async
+            self._aobserve = self._async.register_script(_OBSERVE)
+        return self._aobserve
 
     async def aobserve(self, obs: Observation, w: Windows) -> Online:
         self._check()
         try:
-            pipe = self._async_client().pipeline(transaction=False)
-            names = self._queue(pipe, obs, w)
-            return self._ok(self._parse(names, await pipe.execute(), obs, w))
+            keys, args, names = self._request(obs, w)
+            replies = await self._async_script()(keys, args)
+            return self._ok(self._parse(names, replies, obs, w))
         except (redis.RedisError, OSError) as e:
             raise self._failed(e) from e
 

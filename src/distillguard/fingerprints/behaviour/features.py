@@ -355,13 +355,14 @@ def _account(ws: Workspace) -> None:
            else "CAST(NULL AS DOUBLE)")
     signup = "i.kind" if "signup_ip" in have else "CAST(NULL AS VARCHAR)"
     signup_join = "LEFT JOIN ip_intel i ON i.ip = a.signup_ip" if "signup_ip" in have else ""
-    # One row per account even if the accounts table holds several for one id.
+    # One row per account even if the accounts table holds several for one id: the first ingested.
+    first = ", ".join(c for c in ("ingest_run", "source_file", "source_line") if c in have) or "account_id"
     ws.backend.execute(f"""
         CREATE OR REPLACE TEMP TABLE _bf_account AS
         SELECT m.account_id, {", ".join(f"{expr} AS {name}" for name, expr in field.items())},
           {age} AS account_age_days, {signup} AS signup_ip_kind
         FROM _bf_main m
-        JOIN (SELECT *, row_number() OVER (PARTITION BY account_id) AS nth FROM accounts) a
+        JOIN (SELECT *, row_number() OVER (PARTITION BY account_id ORDER BY {first}) AS nth FROM accounts) a
           ON a.account_id = m.account_id AND a.nth = 1
         {signup_join}""")
 

@@ -362,7 +362,8 @@ _RID = f"hash({_TEXT}, coalesce(system_prompt, ''), {_TOOLS})"
 _RAW = f"""
 SELECT {_RID} AS rid, any_value({_TEXT}) AS text, any_value(coalesce(system_prompt, '')) AS system,
        any_value({_TOOLS}) AS tools, count(*) AS n
-FROM exchanges WHERE trim(coalesce({_TEXT}, '')) <> '' GROUP BY rid ORDER BY rid"""
+FROM exchanges WHERE trim(coalesce({_TEXT}, '')) <> '' GROUP BY rid
+ORDER BY text, system, tools"""  # by content, not hash: families depend on key order, hashes on the engine
 
 _MEMBERS = f"""
 CREATE OR REPLACE TEMP TABLE _tpl_ex AS

@@ -7,9 +7,11 @@ backend runs the SQL (transpiling where its dialect differs) and stores tables.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Any, Iterator
 
 import pyarrow as pa
+from pyarrow import csv
 
 
 class Backend(ABC):
@@ -39,6 +41,18 @@ class Backend(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    def transform_batch(self, sql: str, name: str, table: pa.Table, params: list[Any] | None = None) -> pa.Table:
+        """Run `sql`, a row-local transform that reads only `table` (as `name`), over one Arrow batch."""
+        self.register_arrow(name, table)
+        try:
+            return self.fetch_arrow(sql, params)
+        finally:
+            self.unregister(name)
+
+    def write_csv(self, sql: str, path: str | Path) -> None:
+        """Write a query's result to a CSV file with a header (quoting only where needed)."""
+        csv.write_csv(self.fetch_arrow(sql), str(path), csv.WriteOptions(quoting_style="needed"))
 
     def scalar(self, sql: str, params: list[Any] | None = None) -> Any:
         table = self.fetch_arrow(sql, params)

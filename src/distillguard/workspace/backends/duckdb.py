@@ -37,6 +37,10 @@ class DuckDBBackend(Backend):
         # A cursor of its own, so the caller may write to the workspace while reading.
         yield from self.con.cursor().sql(sql).to_arrow_reader(rows)
 
+    def write_csv(self, sql: str, path: str | Path) -> None:
+        quoted = str(path).replace("'", "''")  # COPY takes no parameters
+        self.con.execute(f"COPY ({sql}) TO '{quoted}' (HEADER, DELIMITER ',')")
+
     def register_arrow(self, name: str, table: pa.Table | pa.RecordBatchReader) -> None:
         self.con.register(name, table)
 

@@ -142,7 +142,7 @@ def register(cls: type[Signal]) -> type[Signal]:
 
 
 def batch_query(signals: Iterable[Signal]) -> str:
-    """SELECT request_id and every input the signals read, for exchanges with rowid in [$1, $2)."""
+    """SELECT request_id and every input the signals read, for every exchange."""
     signals = list(signals)
     inputs: dict[str, str] = {}
     for s in signals:
@@ -152,7 +152,7 @@ def batch_query(signals: Iterable[Signal]) -> str:
     joins = "".join(f" LEFT JOIN _signal_pop_{s.name} ON e.model IS NOT DISTINCT FROM _signal_pop_{s.name}.model"
                     for s in signals if s.population)
     columns = "".join(f", {sql} AS {name}" for name, sql in inputs.items())
-    return f"SELECT e.request_id{columns} FROM exchanges e{joins} WHERE e.rowid >= $1 AND e.rowid < $2"
+    return f"SELECT e.request_id{columns} FROM exchanges e{joins}"
 
 
 def score_batch(batch: pa.Table, signals: list[Signal], pool: ThreadPoolExecutor, parts: int) -> pa.Table:
@@ -178,17 +178,17 @@ def compute_signals(ws: Workspace, progress: ProgressFn | None = None,
     db = ws.backend
     for s in signals:
         if s.population:
-            db.execute(f"CREATE OR REPLACE TEMP TABLE _signal_pop_{s.name} AS {s.population}")
+            # Not TEMP: the batches are read through a cursor of their own, which sees no TEMP tables.
+            db.execute(f"CREATE OR REPLACE TABLE _signal_pop_{s.name} AS {s.population}")
     db.execute(f"DROP TABLE IF EXISTS {TABLE}")
     db.execute(f"CREATE TABLE {TABLE} (request_id VARCHAR"
                + "".join(f", {s.name} DOUBLE" for s in signals) + ")")
     query, total = batch_query(signals), ws.count("exchanges")
-    top = db.scalar("SELECT max(rowid) FROM exchanges")
     workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     with ThreadPoolExecutor(workers) as pool:
-        # rowid ranges keep each fetch bounded without holding a cursor open across statements.
-        for start in range(0, (-1 if top is None else top) + 1, BATCH_ROWS):
-            scored = score_batch(ws.sql(query, [start, start + BATCH_ROWS]), signals, pool, workers)
+        # Streamed in bounded batches (a cursor of its own on DuckDB), so inserting meanwhile is safe.
+        for batch in db.iter_batches(query, rows=BATCH_ROWS):
+            scored = score_batch(pa.Table.from_batches([batch]), signals, pool, workers)
             db.register_arrow("_signal_batch", scored)
             db.execute(f"INSERT INTO {TABLE} SELECT * FROM _signal_batch")
             db.unregister("_signal_batch")
