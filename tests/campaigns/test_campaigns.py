@@ -119,16 +119,16 @@ def test_content_group_keeps_only_members_of_its_focus():
     assert _focused(["h1", "reseller"], {}, 0.5) == ["h1", "reseller"]   # no capabilities: links alone decide
 
 
-def test_verified_organisation_fleet_is_not_coordination_by_its_own_infrastructure():
+def test_one_organisations_fleet_is_not_coordination_by_its_own_infrastructure():
     world = World(seed=5)
     fleet = world.enterprise(20)
     with Workspace.open(":memory:") as ws:
         world.write(ws)
         build_linkage(ws)
-        _scores(ws, world, {"hydra": fleet})   # its traffic reads as harvesting
-        assemble_campaigns(ws, CampaignConfig())
+        _scores(ws, world, {"hydra": fleet})   # its traffic reads as fairly harvest-like (0.75)
         flagged = lambda: ws.sql("SELECT count_if(flagged) FROM account_verdicts").column(0)[0].as_py()  # noqa: E731
-        assert flagged() == len(fleet)   # strangers sharing a card and an office would be a campaign
-        ws.backend.execute("UPDATE accounts SET verified = true")
         assemble_campaigns(ws, CampaignConfig())
-        assert flagged() == 0   # one verified organisation's keys are an enterprise fleet
+        assert flagged() == 0   # one organisation's keys share its card and office by design
+        ws.backend.execute("UPDATE accounts SET org_id = NULL")
+        assemble_campaigns(ws, CampaignConfig())
+        assert flagged() == len(fleet)   # strangers sharing a card and an office are a campaign

@@ -43,7 +43,7 @@ _GROUP_SUMMARY = """
 CREATE OR REPLACE TABLE campaign_clusters AS
 WITH m AS (
     SELECT g.cluster_id, g.account_id, s.evidence, s.exchanges, g.max_link,
-           coalesce(l.dense_block, 0) AS dense, coalesce(y.synced, false) AS synced
+           l.dense_block IS NOT NULL AS dense, coalesce(y.synced, false) AS synced
     FROM _groups g JOIN _suspicion s USING (account_id)
     LEFT JOIN account_linkage l USING (account_id)
     LEFT JOIN (SELECT DISTINCT i.account_id, true AS synced
@@ -53,12 +53,18 @@ WITH m AS (
                JOIN _groups g2 ON g2.account_id = j.account_id AND g2.cluster_id = g1.cluster_id
                WHERE i.indicator_type = 'sync') y USING (account_id)
 )
+, orgs AS (
+    SELECT cluster_id, max(n) AS top_org FROM (
+        SELECT g.cluster_id, s.org_id, count(*) AS n FROM _groups g JOIN _suspicion s USING (account_id)
+        WHERE s.org_id IS NOT NULL GROUP BY g.cluster_id, s.org_id) GROUP BY cluster_id)
 SELECT cluster_id, count(*) AS n_accounts, sum(exchanges) AS exchanges,
        -- log-weighted so one loud account cannot carry (or sink) the whole group
        sum(evidence * ln(2 + exchanges)) / sum(ln(2 + exchanges)) AS content,
        avg(least(max_link, 1.0)) AS link_strength, avg(synced::INT) AS sync_share,
-       avg(dense::INT) AS dense_block_share
-FROM m GROUP BY cluster_id
+       avg(dense::INT) AS dense_block_share,
+       -- the share of the group inside its largest organisation
+       coalesce(any_value(o.top_org), 0) / count(*) AS org_share
+FROM m LEFT JOIN orgs o USING (cluster_id) GROUP BY cluster_id
 """
 
 
@@ -146,8 +152,7 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> pa.Table:
         SELECT l.account_a, l.account_b, l.weight FROM account_links l
         JOIN _suspicion a ON a.account_id = l.account_a JOIN _suspicion b ON b.account_id = l.account_b
         WHERE l.weight >= ? AND a.evidence >= ? AND b.evidence >= ?
-          -- one verified organisation's keys share its card, office and cloud by design: an enterprise
-          -- fleet, not coordination between strangers
+          -- two verified keys of one organisation share its card, office and cloud by design
           AND NOT (a.established AND b.established AND a.org_id = b.org_id)""",
                [cfg.min_link_weight, cfg.min_suspicion, cfg.min_suspicion])
     infra = ws.sql(f"""
@@ -211,14 +216,17 @@ def assemble_campaigns(ws: Workspace, config: CampaignConfig | None = None) -> i
     # One rewrite instead of ALTER/UPDATE, so engines without UPDATE (Spark's catalog) run it too.
     db.execute("""
         CREATE OR REPLACE TABLE campaign_clusters AS
-        SELECT *, content >= ? AND coordination >= ? AND score >= ? AS is_campaign
+        -- one organisation's keys share its card, office and cloud by design: when a group is mostly one
+        -- organisation, that sharing is no sign of strangers coordinating, so only plain harvesting condemns it
+        SELECT *, content >= CASE WHEN org_share >= ? THEN ? ELSE ? END AND coordination >= ? AND score >= ?
+                  AS is_campaign
         FROM (SELECT *, sqrt(greatest(content, 0) * greatest(coordination, 0)) AS score
               FROM (SELECT *,
                            -- noisy-OR: any one strong form of coordination is enough, several reinforce
                            1 - (1 - least(sync_share, 1)) * (1 - least(dense_block_share, 1))
                              * (1 - least(link_strength, 1)) AS coordination
                     FROM campaign_clusters))""",
-               [cfg.min_content, cfg.min_coordination, cfg.min_score])
+               [cfg.org_min_share, cfg.org_min_content, cfg.min_content, cfg.min_coordination, cfg.min_score])
     db.execute("""
         CREATE OR REPLACE TABLE account_verdicts AS
         SELECT s.account_id,

@@ -9,6 +9,8 @@ from dataclasses import dataclass, fields
 class CampaignConfig:
     # A campaign needs both: accounts that link to each other, and traffic that reads as harvesting.
     min_content: float = 0.6            # exchange-weighted mean account score of the cluster
+    org_min_share: float = 0.8          # a group this much inside one organisation is its fleet...
+    org_min_content: float = 0.8        # ... and needs this much content to be a campaign
     min_coordination: float = 0.3       # strength of the links that hold the cluster together
     min_score: float = 0.5              # geometric mean of content and coordination
     min_accounts: int = 3               # two accounts that share a household IP are not an operation
