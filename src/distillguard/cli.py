@@ -225,6 +225,8 @@ def scan(
                                 "docs/backends.md)."),
     spark_master: Optional[str] = typer.Option(None, "--spark-master", help="With --backend spark: the master "
                                                "URL of a cluster (default local[2])."),
+    memory_limit: Optional[str] = typer.Option(None, "--memory-limit", help="Cap DuckDB's memory (e.g. 6GB); "
+                                               "it spills to disk beyond it. Default: 80% of the machine's."),
 ) -> None:
     """Ingest, fingerprint, link and score in one go; write accounts.csv, campaigns.json, exchanges.csv, report.html."""
     import json
@@ -237,6 +239,12 @@ def scan(
         _fail("--spark-master goes with --backend spark")
     if backend == "spark" and incremental:
         _fail("incremental scans run on the DuckDB backend only")
+    if memory_limit:
+        from .workspace.backends.duckdb import check_memory_limit
+        try:
+            check_memory_limit(memory_limit)
+        except ValueError as e:
+            _fail(str(e))
     logs = _exchange_source(exchanges, source, table, mapping, since)
     with _stage_bar() as bar:
         try:
@@ -245,7 +253,8 @@ def scan(
                 result = scan_incremental(logs, out, accounts=accounts, workspace=workspace, fmt=fmt)
             else:
                 result = run_scan(logs, out, accounts=accounts, workspace=workspace, fmt=fmt,
-                                  progress=_stage_progress(bar), backend=backend, spark_master=spark_master)
+                                  progress=_stage_progress(bar), backend=backend, spark_master=spark_master,
+                                  memory_limit=memory_limit)
         except InputError as e:
             _fail(str(e))
     for report in result.ingest:

@@ -31,13 +31,14 @@ class ScanResult:
 def scan(exchanges, out_dir: str | Path, accounts=None, workspace: str | Path | None = None,
          fmt: str = "contract", campaign_config: CampaignConfig | None = None,
          progress: ScanProgress | None = None, report: bool = True, backend: str = "duckdb",
-         spark=None, spark_master: str | None = None) -> ScanResult:
+         spark=None, spark_master: str | None = None, memory_limit: str | None = None) -> ScanResult:
     """Scan logs into `out_dir` (the scan output contract plus report.html).
 
     The workspace defaults to `out_dir/workspace.duckdb`; an existing one is extended, so a
     second scan of the same logs re-uses what was ingested. With `backend="spark"` every stage runs
     on Spark (`spark`: an existing SparkSession; else `spark_master`, default local) and the workspace
-    is a folder of Parquet tables, `out_dir/workspace.spark` (docs/backends.md).
+    is a folder of Parquet tables, `out_dir/workspace.spark` (docs/backends.md). `memory_limit` (e.g.
+    "6GB") caps DuckDB, which then spills to disk: by default it may take 80% of the machine's memory.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -56,7 +57,7 @@ def scan(exchanges, out_dir: str | Path, accounts=None, workspace: str | Path | 
         opened = Workspace.open(workspace or out_dir / "workspace.spark", backend="spark", spark=spark,
                                 master=spark_master)
     else:
-        opened = Workspace.open(workspace or out_dir / "workspace.duckdb", backend=backend)
+        opened = Workspace.open(workspace or out_dir / "workspace.duckdb", backend=backend, memory_limit=memory_limit)
     with opened as ws:
         reports = [timed("ingest", lambda: ingest(ws, exchanges, fmt=fmt, progress=step("ingest")))]
         if accounts:

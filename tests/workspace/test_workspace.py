@@ -1,3 +1,5 @@
+import pytest
+
 from distillguard.ingest import ingest
 from distillguard.workspace import Workspace
 from tests.conftest import exchange, write_lines
@@ -24,3 +26,13 @@ def test_iter_batches_streams_while_writing(tmp_path):
             ws.backend.execute("CREATE OR REPLACE TEMP TABLE scratch AS SELECT 1")
             seen += batch.num_rows
         assert seen == 10000
+
+
+def test_memory_limit_is_applied_and_checked(tmp_path):
+    from distillguard.workspace.backends.duckdb import DuckDBBackend
+
+    backend = DuckDBBackend(tmp_path / "w.duckdb", memory_limit="512MiB")
+    assert backend.scalar("SELECT current_setting('memory_limit')").replace(" ", "") in ("512.0MiB", "512MiB")
+    backend.close()
+    with pytest.raises(ValueError, match="expected a size"):
+        DuckDBBackend(tmp_path / "x.duckdb", memory_limit="1GB'; DROP TABLE exchanges; --")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -9,6 +10,14 @@ import duckdb
 import pyarrow as pa
 
 from .base import Backend
+
+
+def check_memory_limit(value: str) -> str:
+    """A DuckDB memory size such as 6GB or 512MiB, else ValueError (it goes into a SET statement)."""
+    value = value.strip()
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value, re.I):
+        raise ValueError(f"memory limit {value!r}: expected a size such as 6GB or 512MiB")
+    return value
 
 
 class DuckDBBackend(Backend):
@@ -20,7 +29,7 @@ class DuckDBBackend(Backend):
         self.con = duckdb.connect(self.path)
         # Spill to disk rather than fail when a scan outgrows memory.
         if memory_limit:
-            self.con.execute(f"SET memory_limit='{memory_limit}'")
+            self.con.execute(f"SET memory_limit='{check_memory_limit(memory_limit)}'")
         if threads:
             self.con.execute(f"SET threads={int(threads)}")
         self.con.execute("SET preserve_insertion_order=false")
