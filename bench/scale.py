@@ -58,14 +58,7 @@ def _rss_gb() -> float:
 
 def _child_scan(parquet: str, accounts: str, out_dir: str, memory_limit: str) -> dict:
     from distillguard.scan import scan
-    from distillguard.workspace.backends import duckdb as backend
 
-    if memory_limit:
-        # scan() takes no memory option yet, and DuckDB's default buffer pool is 80% of RAM,
-        # which a 1M scan fills (OOM-killed at 20 GB here); cap it as an 8 GB budget needs.
-        init, limit = backend.DuckDBBackend.__init__, memory_limit
-        backend.DuckDBBackend.__init__ = lambda self, path=":memory:", memory_limit=None, threads=None: init(
-            self, path, memory_limit or limit, threads)
     started, current = time.perf_counter(), [None]
 
     def progress(stage: str, done: int, total: int) -> None:
@@ -75,7 +68,8 @@ def _child_scan(parquet: str, accounts: str, out_dir: str, memory_limit: str) ->
             print(f"  [{time.perf_counter() - started:7.1f}s] {stage} (RSS {_rss_gb():.2f} GB)",
                   file=sys.stderr, flush=True)
 
-    result = scan(parquet, out_dir, accounts=accounts, progress=progress)
+    # DuckDB's default buffer pool is 80% of RAM, which a 1M scan fills (OOM-killed at 20 GB here).
+    result = scan(parquet, out_dir, accounts=accounts, progress=progress, memory_limit=memory_limit or None)
     return {"seconds": time.perf_counter() - started, "stages": result.seconds,
             "rows": result.ingest[0].inserted, "accounts": result.accounts,
             "flagged": result.flagged, "campaigns": result.campaigns}
