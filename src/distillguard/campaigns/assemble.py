@@ -171,9 +171,10 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> pa.Table:
                    AND y.indicator_value = x.indicator_value
         SEMI JOIN small ON small.indicator_type = x.indicator_type AND small.indicator_value = x.indicator_value
         GROUP BY s.account_a, s.account_b ORDER BY s.account_a, s.account_b""", [cfg.min_suspicion, cfg.max_indicator_accounts]).to_pydict()
-    suspicion = dict(zip(*ws.sql("SELECT account_id, suspicion FROM _suspicion").to_pydict().values()))
-    evidence = dict(zip(*ws.sql("SELECT account_id, evidence FROM _suspicion").to_pydict().values()))
-    established = set(ws.sql("SELECT account_id FROM _suspicion WHERE established").column(0).to_pylist())
+    accounts = ws.sql("SELECT account_id, suspicion, evidence, established FROM _suspicion").to_pydict()
+    suspicion = dict(zip(accounts["account_id"], accounts["suspicion"]))
+    evidence = dict(zip(accounts["account_id"], accounts["evidence"]))
+    established = {a for a, e in zip(accounts["account_id"], accounts["established"]) if e}
     groups = _components(infra, None, cfg.min_accounts, cfg.resolution)
     grouped = {a for g in groups for a in g}
     # Ordered: Leiden's result depends on the order vertices and edges arrive in.

