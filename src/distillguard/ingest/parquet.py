@@ -20,12 +20,14 @@ BATCH_ROWS = 65_536
 _NESTED = ("request", "response")
 
 
-def _column_sql(name: str, dtype: pa.DataType) -> str:
+def column_sql(name: str, dtype: pa.DataType, nested: bool | None = None) -> str:
+    """SQL turning one column into its JSON-ready value; `nested` (default: `request`/`response`)
+    columns holding text are parsed as JSON."""
     col = f'"{name}"'
     if pa.types.is_timestamp(dtype):
         zone = f"timezone('UTC', {col})" if dtype.tz else col
         return f"strftime({zone}, '%Y-%m-%dT%H:%M:%S.%fZ')"
-    if name in _NESTED and (pa.types.is_string(dtype) or pa.types.is_large_string(dtype)):
+    if (name in _NESTED if nested is None else nested) and (pa.types.is_string(dtype) or pa.types.is_large_string(dtype)):
         # JSON kept as text: parse it; text that is not JSON stays a string and is quarantined.
         return f"coalesce(try(json({col})), to_json({col}))"
     return col
@@ -39,7 +41,7 @@ def iter_parquet_batches(path: Path) -> Iterator[LineBatch]:
         yield LineBatch(pa.array([], pa.large_string()), np.empty(0, np.int64),
                         [Reject(0, f"unreadable_parquet: {err}")])
         return
-    select = ", ".join(f'"{f.name}" := {_column_sql(f.name, f.type)}' for f in schema)
+    select = ", ".join(f'"{f.name}" := {column_sql(f.name, f.type)}' for f in schema)
     con = duckdb.connect()
     row = 1
     try:

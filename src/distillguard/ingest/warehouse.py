@@ -33,7 +33,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..contract.schema import ACCOUNT_FIELDS, EXCHANGE_FIELDS
-from .parquet import _column_sql
+from .parquet import column_sql
 from .readers import InputError, LineBatch, Reject
 
 BATCH_ROWS = 65_536
@@ -185,17 +185,10 @@ def _flat(named: dict, names: tuple[str, ...], prefix: str) -> dict[str, str]:
     return found
 
 
-def _value(column: str, dtype: pa.DataType, nested: bool) -> str:
-    col = f'"{column}"'
-    if nested and (pa.types.is_string(dtype) or pa.types.is_large_string(dtype)):
-        return f"coalesce(try(json({col})), to_json({col}))"   # JSON text, else the text as a JSON string
-    return _column_sql(column, dtype)
-
-
 def _object_sql(fields: dict[str, str], types: dict[str, pa.DataType], extra: dict[str, str] | None = None,
                 presence: tuple[str, ...] = ()) -> str:
     """struct_pack of `fields` (and `extra` SQL), NULL when every column behind it is NULL."""
-    parts = {name: _value(column, types[column], name in NESTED) for name, column in fields.items()}
+    parts = {name: column_sql(column, types[column], name in NESTED) for name, column in fields.items()}
     parts.update(extra or {})
     packed = ", ".join(f'"{name}" := {sql}' for name, sql in parts.items())
     present = " OR ".join(f'"{column}" IS NOT NULL' for column in (*fields.values(), *presence))
@@ -229,7 +222,7 @@ def _record_sql(schema, kind: str) -> str:
             used |= set(flat.values()) | set(presence)
     for name in names:
         if name not in used and name not in parts:
-            parts[name] = _value(name, types[name], name in ("request", "response"))
+            parts[name] = column_sql(name, types[name])
     return ", ".join(f'"{name}" := {sql}' for name, sql in parts.items())
 
 
