@@ -66,7 +66,7 @@ class Linking(_Strict):
     types: tuple[Literal["ip", "prefix", "payment", "user_agent"], ...] = ("ip", "payment")
     # IPs of these network kinds are shared by unrelated people (homes behind carrier NAT, campuses,
     # offices), so they never link a new account to a campaign.
-    ignore_ip_kinds: frozenset[str] = frozenset({"residential", "mobile", "education", "business", "private"})
+    ignore_ip_kinds: frozenset[str] = frozenset({"relay", "residential", "mobile", "education", "business", "private"})
 
 
 class Safeguards(_Strict):

@@ -26,7 +26,7 @@ from typing import Any, Mapping
 INDICATOR_TYPES = ("ip", "prefix", "asn", "payment", "signup_ip", "email_domain", "user_agent", "org_id",
                    "template", "created_burst", "sync")
 SYNC_KINDS = ("coactive", "roundrobin", "pivot")
-NETWORK_KINDS = ("hosting", "vpn", "tor", "proxy", "residential", "mobile", "education", "business", "cdn",
+NETWORK_KINDS = ("hosting", "vpn", "tor", "proxy", "relay", "residential", "mobile", "education", "business", "cdn",
                  "bot", "private", "unknown")
 # Types whose value is (or lives on) an IP network, so the network kind scales their weight.
 NETWORK_TYPES = ("ip", "prefix", "asn", "signup_ip", "created_burst")
@@ -42,7 +42,7 @@ def _prior() -> dict[str, float]:
 
 
 def _kind_factor() -> dict[str, float]:
-    return {"hosting": 1.0, "vpn": 0.9, "tor": 0.7, "proxy": 0.9, "residential": 0.6, "mobile": 0.15,
+    return {"hosting": 1.0, "vpn": 0.9, "tor": 0.7, "proxy": 0.9, "relay": 0.15, "residential": 0.6, "mobile": 0.15,
             "education": 0.15, "business": 0.5, "cdn": 0.3, "bot": 0.3, "private": 0.0, "unknown": 0.5}
 
 

@@ -31,7 +31,8 @@ def write_shared_data(root):
     (ip / "x4bnet_lists_vpn").mkdir()
     (ip / "x4bnet_lists_vpn" / "vpn_ipv4.txt").write_text("5.1.7.0/24\n\n")
     (ip / "x4bnet_lists_vpn" / "datacenter_ipv4.txt").write_text("5.1.0.0/20\nnot a cidr\n")
-    providers = {"amazon": "5.0.0.0/20", "openai": "5.0.3.0/24", "protonvpn": "5.1.7.9/32"}
+    providers = {"amazon": "5.0.0.0/20", "openai": "5.0.3.0/24", "protonvpn": "5.1.7.9/32",
+                 "apple-proxy": "5.0.5.0/24"}
     for provider, cidrs in providers.items():
         (root / PROVIDER_DIR / provider).mkdir(parents=True)
         (root / PROVIDER_DIR / provider / PROVIDER_FILE).write_text(cidrs + "\n")
@@ -67,6 +68,7 @@ def first_address(root, provider):
     [
         ("5.0.3.1", "bot", "openai", 64500),  # a bot range inside a cloud range names the bot
         ("5.0.4.1", "hosting", "amazon", 64500),
+        ("5.0.5.1", "relay", "apple-proxy", 64500),  # a privacy relay in a cloud range: shared, not hosting
         ("5.0.16.1", "education", None, 64501),  # nested ASN row wins inside its range...
         ("5.0.200.1", "hosting", None, 64500),  # ...and the enclosing row resumes after it
         ("5.1.7.9", "vpn", "protonvpn", 64502),

@@ -14,6 +14,7 @@ KINDS = (
     "tor",
     "vpn",
     "proxy",
+    "relay",
     "bot",
     "cdn",
     "hosting",
@@ -31,8 +32,9 @@ PROVIDER_KINDS = {
     "tor": "tor",
     "protonvpn": "vpn",
     "mullvad": "vpn",
-    # iCloud Private Relay egress is a proxy shared by very many unrelated Apple users.
-    "apple-proxy": "proxy",
+    # iCloud Private Relay egress: a privacy relay shared by very many unrelated Apple users at once, so
+    # sharing one of its addresses says no more than sharing a carrier's CGNAT pool.
+    "apple-proxy": "relay",
     "openai": "bot",
     "perplexity": "bot",
     "googlebot": "bot",
