@@ -132,3 +132,40 @@ def test_one_organisations_fleet_is_not_coordination_by_its_own_infrastructure()
         ws.backend.execute("UPDATE accounts SET org_id = NULL")
         assemble_campaigns(ws, CampaignConfig())
         assert flagged() == len(fleet)   # strangers sharing a card and an office are a campaign
+
+
+def test_content_alone_does_not_attach_a_loner_outside_the_groups_focus():
+    from distillguard.campaigns.assemble import _attach
+
+    profiles = {"a1": _profile(1, 0), "a2": _profile(0.9, 0.1), "x": _profile(0.1, 1)}
+    groups = [["a1", "a2"]]
+    # a busy chat user sharing public prompts with the group, but not what the group harvests
+    _attach(groups, [("a1", "x", 0.9)], {"x": 0.99}, min_score=0.95, profiles=profiles, min_fit=0.5)
+    assert groups == [["a1", "a2"]]
+    # shared infrastructure places it whatever it asks for
+    _attach(groups, [("a1", "x", 0.9)], {"x": 0.99}, min_score=0.95, profiles=profiles,
+            infra={frozenset(("a1", "x"))}, min_fit=0.5)
+    assert groups == [["a1", "a2", "x"]]
+
+
+@pytest.mark.parametrize("harvest_share, flagged", [(0.0, False), (0.8, True)])
+def test_lone_account_needs_harvest_like_requests_not_only_machine_behaviour(harvest_share, flagged):
+    from datetime import timedelta
+
+    from tests.linkage.worlds import T0
+
+    world = World(seed=7)
+    bot = world.account("bot", T0)
+    ip = world.home_ip()
+    for i in range(250):   # a benchmark runner: steady, high volume
+        world.request(bot, T0 + timedelta(minutes=5 * i), ip)
+    with Workspace.open(":memory:") as ws:
+        world.write(ws)
+        build_linkage(ws)
+        ws.backend.execute("CREATE OR REPLACE TABLE account_scores AS SELECT 'bot' AS account_id, 0.99 AS score, '' AS reasons")
+        ws.backend.execute("CREATE OR REPLACE TABLE account_features AS SELECT account_id, count(*) AS exchanges FROM exchanges GROUP BY 1")
+        ws.backend.execute("""CREATE OR REPLACE TABLE exchange_scores AS
+            SELECT request_id, account_id, CASE WHEN row_number() OVER (ORDER BY ts) <= ? * 250 THEN 0.9 ELSE 0.1 END
+                   AS score, '' AS reasons FROM exchanges""", [harvest_share])
+        assemble_campaigns(ws, CampaignConfig())
+        assert ws.sql("SELECT flagged FROM account_verdicts WHERE account_id = 'bot'").column(0)[0].as_py() is flagged

@@ -106,3 +106,18 @@ def test_config_is_validated_and_merged():
         LinkageConfig(hub_k=0)
     with pytest.raises(ValueError, match="method"):
         LinkageConfig(method="louvain")
+
+
+def test_synchrony_reads_a_bounded_part_and_still_joins_the_whole_hydra(mem_ws, world):
+    hydra = world.hydra(n=12)
+    world.background()
+    world.write(mem_ws)
+    cfg = LinkageConfig(sync_partners=3, rr_max_requests=16)
+    stats = build_linkage(mem_ws, cfg)
+    accounts = mem_ws.backend.scalar("SELECT count(DISTINCT account_id) FROM exchanges")
+    assert stats.tested_pairs <= accounts * cfg.sync_partners < stats.candidate_pairs
+    groups = mem_ws.sql("SELECT account_id, indicator_value FROM account_indicators "
+                        "WHERE indicator_type = 'sync' AND indicator_value LIKE 'roundrobin:%'").to_pylist()
+    # three tested partners each, about 16 requests per pair, yet one round-robin group of all twelve
+    assert {r["account_id"] for r in groups} == set(hydra)
+    assert len({r["indicator_value"] for r in groups}) == 1

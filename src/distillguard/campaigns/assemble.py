@@ -31,6 +31,7 @@ SELECT s.account_id, s.score AS suspicion, coalesce(a.exchanges, 0) AS exchanges
        -- content evidence: the account's score, or, for a quiet account whose behaviour reads as a person's,
        -- the share of its own exchanges the exchange scorer calls harvesting
        CASE WHEN h.n >= {min_exchanges} THEN greatest(s.score, h.share) ELSE s.score END AS evidence,
+       coalesce(h.share, 0) AS harvest_share,
        -- a verified account bound to an organisation: content alone (public benchmark prompts, its own
        -- heavy use) does not condemn it; shared infrastructure or synchrony with others still can
        coalesce(c.verified, false) AND c.org_id IS NOT NULL AS established, c.org_id
@@ -117,27 +118,34 @@ def _focused(group: list[str], profiles: dict[str, np.ndarray], min_focus: float
 
 
 def _attach(groups: list[list[str]], strong: list[tuple], suspicion: dict[str, float], min_score: float,
-            profiles: dict[str, np.ndarray]) -> None:
+            profiles: dict[str, np.ndarray], infra: set[frozenset] = frozenset(), min_fit: float = 0.0) -> None:
     """A lone account whose own traffic is plainly harvesting joins the group it links to most.
 
     Small accounts of a large operation often share too little infrastructure to be grouped
     on their own, but their content and one strong link place them. Harvesters of different
     operations share public prompts, so the pull of a group is weighed by how alike the account's
-    capability mix is to the group's: an operation keeps its focus.
+    capability mix is to the group's: an operation keeps its focus. A busy chat user shares public
+    prompts with harvesters too, so a group that only content links to (no shared infrastructure,
+    pairs in `infra`) must also fit the account's mix by at least `min_fit`.
     """
     member_of = {a: i for i, g in enumerate(groups) for a in g}
     pull: dict[str, dict[int, float]] = {}
+    anchored: set[tuple[str, int]] = set()
     for a, b, w in strong:
         for x, y in ((a, b), (b, a)):
             if x not in member_of and y in member_of and suspicion.get(x, 0) >= min_score:
                 pull.setdefault(x, {}).setdefault(member_of[y], 0.0)
                 pull[x][member_of[y]] += w
+                if frozenset((x, y)) in infra:
+                    anchored.add((x, member_of[y]))
     zero = np.zeros(len(CLASSES))
     focus = {i: _centroid(groups[i], profiles) for i in {i for weights in pull.values() for i in weights}}
     for account, weights in pull.items():
         mine = profiles.get(account, zero)
-        fit = {i: w * (float(mine @ focus[i]) if profiles else 1.0) for i, w in weights.items()}
-        groups[max(fit, key=fit.get)].append(account)
+        fit = {i: w * (float(mine @ focus[i]) if profiles else 1.0) for i, w in weights.items()
+               if not profiles or (account, i) in anchored or float(mine @ focus[i]) >= min_fit}
+        if fit:
+            groups[max(fit, key=fit.get)].append(account)
 
 
 def _groups(ws: Workspace, cfg: CampaignConfig) -> pa.Table:
@@ -190,7 +198,8 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> pa.Table:
     groups += [g for g in (_focused(g, profiles, cfg.content_min_focus) for g in by_content)
                if len(g) >= cfg.min_accounts]
     strong = list(zip(content["account_a"], content["account_b"], content["weight"]))
-    _attach(groups, strong, suspicion, cfg.attach_min_score, profiles)
+    _attach(groups, strong, suspicion, cfg.attach_min_score, profiles,
+            {frozenset(p) for p in zip(infra["account_a"], infra["account_b"])}, cfg.content_min_focus)
     strength = {}
     for a, b, w in strong:
         strength[a], strength[b] = max(strength.get(a, 0), w), max(strength.get(b, 0), w)
@@ -232,7 +241,10 @@ def assemble_campaigns(ws: Workspace, config: CampaignConfig | None = None) -> i
         CREATE OR REPLACE TABLE account_verdicts AS
         SELECT s.account_id,
                CASE WHEN k.is_campaign THEN greatest(s.suspicion, k.score) ELSE s.suspicion END AS score,
-               coalesce(k.is_campaign, false) OR (s.suspicion >= ? AND s.exchanges >= ? AND NOT s.established) AS flagged,
+               -- alone, machine-like behaviour (volume, cadence) is any automated client's: its own requests must
+               -- read as harvesting too
+               coalesce(k.is_campaign, false) OR (s.suspicion >= ? AND s.exchanges >= ? AND s.harvest_share >= ?
+                                                  AND NOT s.established) AS flagged,
                CASE WHEN k.is_campaign THEN 'camp-' || substr(k.cluster_id, 3) END AS campaign_id,
                g.cluster_id,
                concat_ws(';', CASE WHEN k.is_campaign THEN 'CAMPAIGN_MEMBER' END,
@@ -241,5 +253,5 @@ def assemble_campaigns(ws: Workspace, config: CampaignConfig | None = None) -> i
         JOIN account_scores r USING (account_id)
         LEFT JOIN _groups g USING (account_id)
         LEFT JOIN campaign_clusters k ON k.cluster_id = g.cluster_id""",
-               [cfg.solo_min_score, cfg.solo_min_exchanges])
+               [cfg.solo_min_score, cfg.solo_min_exchanges, cfg.solo_min_harvest_share])
     return int(db.scalar("SELECT count(*) FROM campaign_clusters WHERE is_campaign"))

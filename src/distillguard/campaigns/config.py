@@ -26,6 +26,7 @@ class CampaignConfig:
     # A lone account is flagged only when its own traffic leaves little doubt.
     solo_min_score: float = 0.97
     solo_min_exchanges: int = 200
+    solo_min_harvest_share: float = 0.5  # ... and most of its own requests score as harvesting
     evidence_lines: int = 8
 
     def __post_init__(self) -> None:

@@ -18,7 +18,8 @@ ProgressFn = Callable[[int, int], None]
 class LinkageStats:
     indicators: int = 0  # account_indicators rows
     hub_indicators: int = 0  # indicators on more than hub_k accounts: no clique (see project.py)
-    candidate_pairs: int = 0  # pairs linked by some indicator before synchrony: what it tested
+    candidate_pairs: int = 0  # pairs linked by some indicator before synchrony
+    tested_pairs: int = 0  # the strongest of them per account, which synchrony tested
     coactive_pairs: int = 0
     roundrobin_pairs: int = 0
     pivot_accounts: int = 0
@@ -62,6 +63,7 @@ def _projection(ws: Workspace, cfg: LinkageConfig, stats: LinkageStats) -> None:
     project.start(ws)
     project.expand(ws, cfg, sync=False)
     stats.candidate_pairs = project.pairs(ws)
+    stats.tested_pairs = project.strongest(ws, cfg)
 
 
 def _synchrony(ws: Workspace, cfg: LinkageConfig, stats: LinkageStats) -> None:

@@ -82,6 +82,7 @@ class LinkageConfig:
     shared_top: int = 4  # indicators named in account_links.shared
 
     # --- synchrony
+    sync_partners: int = 30  # the tests read each account's this many most strongly seeded pairs (project.py)
     window_s: int = 300  # co-activity time bucket
     coactive_min_windows: int = 4
     coactive_min_jaccard: float = 0.4
@@ -93,7 +94,8 @@ class LinkageConfig:
     rr_min_excess_z: float = 3.0  # ... and far beyond the z of the same pair with one side rotated in time
     rr_null_shift_gaps: tuple[float, ...] = (3.3, 7.7)  # the null moves one side on by this many mean gaps
     rr_min_phase_lock: float = 0.8  # ... or b keeps this fixed a phase in a's cycle (mean resultant length)
-    rr_span_s: int = 2 * 86_400  # the test reads at most this much of the pair's common span
+    rr_span_s: int = 2 * 86_400  # the test reads at most this much of the pair's common span ...
+    rr_max_requests: int = 120  # ... and about this many requests of the busier account (at its mean rate)
     pivot_window_s: int = 1800
     pivot_horizon_s: int = 2 * 86_400  # first use this soon after the model first appears
     pivot_warmup_s: int = 6 * 3600  # a model seen this soon after the log starts is not newly released
@@ -143,7 +145,7 @@ class LinkageConfig:
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
         for name in ("hub_k", "hub_fanout", "burst_window_s", "window_s", "pivot_window_s", "coactive_min_windows",
-                     "coactive_min_hours", "rr_min_requests", "rr_span_s", "dense_min_accounts", "shared_top",
+                     "coactive_min_hours", "rr_min_requests", "rr_span_s", "rr_max_requests", "sync_partners", "dense_min_accounts", "shared_top",
                      "top_links", "top_indicators", "email_max_accounts"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")

@@ -8,6 +8,8 @@ each of its n(n-1)/2 pairs. A larger one (a card or a template on thousands of a
 clique: its accounts are put in ``hub_fanout`` hashed orders and each linked to its successor in every
 order, n * hub_fanout pairs at most. Unlike one ring with longer steps, a union of random cycles is an
 expander: its diameter grows like log n, so a huge campaign stays one connected, short-hop component.
+The orders depend on the account alone, not on the indicator: hubs held by the same accounts (a
+campaign's twenty harvest templates) then give the same cycles, not twenty times as many pairs.
 
 Every indicator that did not add its weight through a clique (hubs and weak ones) adds it to each pair
 seeded anyway, by a clique, a cycle or synchrony, whose two accounts both hold it: a shared CGNAT address
@@ -22,14 +24,15 @@ from .config import LinkageConfig
 from .indicators import IND
 
 CONTRIB = "_linkage_contrib"  # a, b, grp, indicator_type, indicator_value, w: one row per (pair, indicator)
-RING = "_linkage_ring"  # a, b: pairs sampled from hubs' cycles
-PAIRS = "_linkage_pairs"  # a, b: every linked pair, the candidates of the synchrony search
+RING = "_linkage_ring"  # a, b, w: pairs sampled from hubs' cycles, w the heaviest hub that put them there
+PAIRS = "_linkage_pairs"  # a, b: every linked pair
+SYNC_PAIRS = "_linkage_sync_pairs"  # a, b: the pairs the synchrony search tests (see `strongest`)
 
 
 def start(ws: Workspace) -> None:
     ws.backend.execute(f"CREATE OR REPLACE TABLE {CONTRIB} (a VARCHAR, b VARCHAR, grp VARCHAR, "
                        "indicator_type VARCHAR, indicator_value VARCHAR, w DOUBLE)")
-    ws.backend.execute(f"CREATE OR REPLACE TABLE {RING} (a VARCHAR, b VARCHAR)")
+    ws.backend.execute(f"CREATE OR REPLACE TABLE {RING} (a VARCHAR, b VARCHAR, w DOUBLE)")
 
 
 def expand(ws: Workspace, cfg: LinkageConfig, sync: bool) -> None:
@@ -47,15 +50,16 @@ def expand(ws: Workspace, cfg: LinkageConfig, sync: bool) -> None:
     ws.backend.execute(f"""
         INSERT INTO {RING}
         WITH h AS (
-            SELECT account_id, indicator_type, indicator_value, n, o.cycle,
+            SELECT account_id, indicator_type, indicator_value, n, weight, o.cycle,
                    row_number() OVER (PARTITION BY indicator_type, indicator_value, o.cycle
-                                      ORDER BY md5(o.cycle || '|' || indicator_value || '|' || account_id),
+                                      ORDER BY md5(o.cycle || '|' || account_id),
                                                account_id) - 1 AS r
             FROM {IND} CROSS JOIN range({fanout}) o(cycle)
             WHERE n > {k} AND weight >= {seed} AND indicator_type {op} 'sync')
-        SELECT DISTINCT least(x.account_id, y.account_id), greatest(x.account_id, y.account_id)
+        SELECT least(x.account_id, y.account_id), greatest(x.account_id, y.account_id), max(x.weight)
         FROM h x JOIN h y ON y.indicator_type = x.indicator_type AND y.indicator_value = x.indicator_value
-                         AND y.cycle = x.cycle AND y.r = (x.r + 1) % x.n""")
+                         AND y.cycle = x.cycle AND y.r = (x.r + 1) % x.n
+        GROUP BY ALL""")
 
 
 def pairs(ws: Workspace) -> int:
@@ -64,6 +68,30 @@ def pairs(ws: Workspace) -> int:
         CREATE OR REPLACE TABLE {PAIRS} AS
         SELECT DISTINCT a, b FROM (SELECT a, b FROM {CONTRIB} UNION ALL SELECT a, b FROM {RING})""")
     return int(ws.backend.scalar(f"SELECT count(*) FROM {PAIRS}"))
+
+
+def strongest(ws: Workspace, cfg: LinkageConfig) -> int:
+    """Each account's `sync_partners` most strongly seeded pairs into `_linkage_sync_pairs`; returns how many.
+
+    The pairwise synchrony tests read both accounts' requests, so testing every linked pair costs the
+    exchanges times the pairs per account, and popular templates give an account hundreds of pairs. A
+    dealer's accounts share its infrastructure and its templates, so they are among each other's
+    strongest pairs, and the tests' connected components join a group larger than `sync_partners`.
+    The seeded weight is the clique contributions, capped per group, plus the heaviest hub of a cycle pair.
+    """
+    ws.backend.execute(f"""
+        CREATE OR REPLACE TABLE {SYNC_PAIRS} AS
+        WITH g AS (
+            SELECT a, b, least(any_value(t.cap), 1 - exp(sum(ln(1 - least(w, 0.999))))) AS gw
+            FROM {CONTRIB} JOIN (SELECT DISTINCT grp, cap FROM _linkage_type) t USING (grp) GROUP BY a, b, grp),
+        s AS (
+            SELECT a, b, sum(w) AS s
+            FROM (SELECT a, b, gw AS w FROM g UNION ALL SELECT a, b, w FROM {RING}) GROUP BY a, b),
+        ranked AS (
+            SELECT a, b, row_number() OVER (PARTITION BY acc ORDER BY round(s, 9) DESC, a, b) AS r
+            FROM (SELECT a AS acc, a, b, s FROM s UNION ALL SELECT b, a, b, s FROM s))
+        SELECT DISTINCT a, b FROM ranked WHERE r <= {int(cfg.sync_partners)}""")
+    return ws.count(SYNC_PAIRS)
 
 
 def write_links(ws: Workspace, cfg: LinkageConfig) -> int:

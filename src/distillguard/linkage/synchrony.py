@@ -7,8 +7,9 @@ Three detectors, each a few SQL statements:
   with as many active buckets would (lift = shared * T / (|A| * |B|), T = buckets with any traffic),
   over several clock hours (a class in one lab session is in step for an hour, a campaign for days);
 * round-robin: a load balancer that deals requests out to accounts in turn makes any two of them
-  alternate. Inside the span both are active (its first ``rr_span_s``, which bounds the work a pair of
-  very busy accounts costs), the Wald-Wolfowitz runs test scores how much more often the merged request
+  alternate. Inside the span both are active (its first ``rr_span_s``, and no longer than the busier account
+  takes for ``rr_max_requests`` at its mean rate, which bounds the work a pair of busy accounts costs), the
+  Wald-Wolfowitz runs test scores how much more often the merged request
   sequence switches account than chance, and the two volumes must be near-equal. Two steady bots of
   different owners also alternate (each keeps its own rhythm), so the same test is run again with one
   account's requests moved on by a few mean gaps of the merged stream: dealing from one queue survives only
@@ -20,8 +21,9 @@ Three detectors, each a few SQL statements:
 
 Co-active and round-robin pairs are grouped by connected components; every group and every pivot bucket
 becomes a ``sync`` indicator (``coactive:<group>``, ``roundrobin:<group>``, ``pivot:<model>+<minutes>m``)
-and is weighed and projected like any other indicator. Restricting the pairwise tests to linked pairs keeps
-the work near-linear in the number of accounts instead of quadratic.
+and is weighed and projected like any other indicator. The pairwise tests run only on each account's
+``sync_partners`` most strongly linked pairs (``project.strongest``), so their work is linear in the
+number of accounts, with at most that many pairs per account and a bounded number of requests per pair.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from __future__ import annotations
 from ..workspace import Workspace
 from .cluster import components
 from .config import LinkageConfig
-from .project import PAIRS
+from .project import SYNC_PAIRS
 
 SYNC_RAW = "_linkage_sync_raw"  # raw sync indicator rows, the same columns as _linkage_raw
 
@@ -39,7 +41,7 @@ def _coactive(ws: Workspace, cfg: LinkageConfig) -> int:
     ws.backend.execute(f"""
         CREATE OR REPLACE TABLE _linkage_act AS
         SELECT account_id, floor(epoch(ts) / {window})::BIGINT AS w FROM exchanges
-        WHERE ts IS NOT NULL AND account_id IN (SELECT a FROM {PAIRS} UNION SELECT b FROM {PAIRS})
+        WHERE ts IS NOT NULL AND account_id IN (SELECT a FROM {SYNC_PAIRS} UNION SELECT b FROM {SYNC_PAIRS})
         GROUP BY ALL""")
     total = ws.backend.scalar(f"SELECT count(DISTINCT floor(epoch(ts) / {window})) FROM exchanges") or 1
     ws.backend.execute(f"""
@@ -47,7 +49,7 @@ def _coactive(ws: Workspace, cfg: LinkageConfig) -> int:
         WITH nw AS (SELECT account_id, count(*) AS nw FROM _linkage_act GROUP BY ALL),
         ov AS (
             SELECT p.a, p.b, count(*) AS ov, count(DISTINCT x.w * {window} // 3600) AS hours
-            FROM {PAIRS} p JOIN _linkage_act x ON x.account_id = p.a
+            FROM {SYNC_PAIRS} p JOIN _linkage_act x ON x.account_id = p.a
             JOIN _linkage_act y ON y.account_id = p.b AND y.w = x.w GROUP BY ALL)
         SELECT a, b FROM ov JOIN nw na ON na.account_id = a JOIN nw nb ON nb.account_id = b
         WHERE ov >= {int(cfg.coactive_min_windows)} AND hours >= {int(cfg.coactive_min_hours)}
@@ -58,19 +60,24 @@ def _coactive(ws: Workspace, cfg: LinkageConfig) -> int:
 
 
 def _roundrobin(ws: Workspace, cfg: LinkageConfig) -> int:
-    least, span = int(cfg.rr_min_requests), int(cfg.rr_span_s) * 1_000_000
+    least, span, most = int(cfg.rr_min_requests), int(cfg.rr_span_s) * 1_000_000, int(cfg.rr_max_requests)
     shifts = ", ".join(f"({v}, {float(f)})" for v, f in enumerate(cfg.rr_null_shift_gaps, 1))
     # Integer pair ids and microsecond times: the per-pair sort below runs several times faster on them.
     ws.backend.execute(f"""
         CREATE OR REPLACE TABLE _linkage_ts AS
         SELECT account_id, epoch_us(ts) AS t FROM exchanges
-        WHERE ts IS NOT NULL AND account_id IN (SELECT a FROM {PAIRS} UNION SELECT b FROM {PAIRS})""")
+        WHERE ts IS NOT NULL AND account_id IN (SELECT a FROM {SYNC_PAIRS} UNION SELECT b FROM {SYNC_PAIRS})""")
     ws.backend.execute(f"""
         CREATE OR REPLACE TABLE _linkage_span AS
-        WITH st AS (SELECT account_id, min(t) AS lo, max(t) AS hi, count(*) AS n FROM _linkage_ts GROUP BY ALL)
+        WITH st AS (
+            SELECT account_id, min(t) AS lo, max(t) AS hi, count(*) AS n,
+                   -- how long this account takes for `most` requests at its mean rate
+                   CAST({most} * (max(t) - min(t)) / greatest(count(*) - 1, 1) AS BIGINT) AS most_us
+            FROM _linkage_ts GROUP BY ALL)
         SELECT row_number() OVER (ORDER BY p.a, p.b) AS pid, p.a, p.b, greatest(sa.lo, sb.lo) AS lo,
-               least(sa.hi, sb.hi, greatest(sa.lo, sb.lo) + {span}) AS hi
-        FROM {PAIRS} p JOIN st sa ON sa.account_id = p.a JOIN st sb ON sb.account_id = p.b
+               least(sa.hi, sb.hi, greatest(sa.lo, sb.lo) + least({span}, greatest(least(sa.most_us, sb.most_us), 1)))
+                 AS hi
+        FROM {SYNC_PAIRS} p JOIN st sa ON sa.account_id = p.a JOIN st sb ON sb.account_id = p.b
         WHERE sa.n >= {least} AND sb.n >= {least} AND greatest(sa.lo, sb.lo) < least(sa.hi, sb.hi)""")
     # The runs test of a merged sequence: `events` has (pid, v, t, is_a); one z per pair and variant.
     runs_z = """
