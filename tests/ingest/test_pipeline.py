@@ -1,4 +1,5 @@
 import json
+from datetime import datetime
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -170,3 +171,50 @@ def test_compressed_directory_input(ws, tmp_path):
 def test_missing_input_is_a_clear_error(ws, tmp_path):
     with pytest.raises(InputError, match="no input files"):
         ingest(ws, tmp_path / "nothing-here")
+
+
+def test_parquet_columns_of_the_wrong_type_are_quarantined_with_a_reason(ws, tmp_path):
+    records = [dict(exchange(i), request=json.dumps(exchange(i)["request"]),
+                    response=json.dumps(exchange(i)["response"])) for i in range(6)]
+    records[1]["request"] = "not json {"
+    records[2]["request"] = "[1, 2]"
+    records[3]["response"] = "nope"
+    records[4]["timestamp"] = "yesterday"
+    table = pa.Table.from_pylist(records)
+    pq.write_table(table, tmp_path / "strings.parquet")
+    # A whole column of the wrong type: numbers where the contract wants strings and objects.
+    ints = table.set_column(table.schema.get_field_index("request_id"), "request_id", pa.array(range(6)))
+    pq.write_table(ints.set_column(ints.schema.get_field_index("request"), "request", pa.array(range(6))),
+                   tmp_path / "ints.parquet")
+    report = ingest(ws, [tmp_path / "strings.parquet", tmp_path / "ints.parquet"])
+    assert report.inserted == 2 and report.quarantined == 10
+    got = rows(ws, "SELECT source_file, source_line, reason, excerpt FROM quarantine ORDER BY ALL")
+    strings = {r["source_line"]: r for r in got if r["source_file"].endswith("strings.parquet")}
+    assert {n: r["reason"] for n, r in strings.items()} == {
+        2: "wrong_type: request must be an object", 3: "wrong_type: request must be an object",
+        4: "wrong_type: response must be an object", 5: "bad_timestamp: yesterday"}
+    # The excerpt is the record as JSON text, as a JSONL line would have given it.
+    assert json.loads(strings[2]["excerpt"])["request"] == "not json {"
+    assert json.loads(strings[3]["excerpt"])["request"] == [1, 2]
+    assert {r["reason"] for r in got if r["source_file"].endswith("ints.parquet")} == {
+        "wrong_type: request_id must be a string"}
+
+
+def test_parquet_record_text_and_size_match_its_columns(ws, tmp_path):
+    record = exchange(1, user_agent='ua "quoted" é ✓ \\ /')
+    table = pa.Table.from_pylist([dict(record, request=json.dumps(record["request"], indent=2), tenant=None)])
+    table = table.append_column("seen", pa.array([datetime(2026, 2, 3, 14, 0, 1, 250000)], pa.timestamp("ms")))
+    pq.write_table(table.drop(["api_key_id"]), tmp_path / "x.parquet")
+    ingest(ws, tmp_path / "x.parquet", keep_raw=True)
+    r = rows(ws, "SELECT raw, request_bytes FROM exchanges")[0]
+    assert r["request_bytes"] == len(r["raw"].encode())
+    raw = json.loads(r["raw"])
+    assert raw["request"] == record["request"] and raw["user_agent"] == record["user_agent"]
+    assert raw["tenant"] is None and raw["seen"] == "2026-02-03T14:00:01.250000Z" and "api_key_id" not in raw
+
+
+def test_parquet_columns_duckdb_cannot_read_reject_the_file(ws, tmp_path):
+    table = pa.table([pa.array(["req-1"]), pa.array(["req-2"])], names=["request_id", "request_id"])
+    pq.write_table(table, tmp_path / "dup.parquet")
+    report = ingest(ws, tmp_path / "dup.parquet")
+    assert report.inserted == 0 and report.reasons == {"unreadable_parquet": 1}

@@ -17,10 +17,13 @@ from .content.capability import CLASSES, CapabilityClassifier
 
 StageProgress = Callable[[str, int, int], None]   # (step, done, total)
 
+# Ordered by prompt, so the classifier sees repeats of a prompt together and featurizes it once.
 _CAPABILITY_INPUT = """
-    SELECT request_id, coalesce(last_user_message, first_user_message, '') AS text,
-           coalesce(system_prompt, '') AS system, tools_defined, image_parts, tools_called, turn_count
-    FROM exchanges"""
+    SELECT * FROM (
+      SELECT request_id, coalesce(last_user_message, first_user_message, '') AS text,
+             coalesce(system_prompt, '') AS system, tools_defined, image_parts, tools_called, turn_count
+      FROM exchanges {where})
+    ORDER BY hash(text, system)"""
 
 
 def classify_capabilities(ws: Workspace, classifier: CapabilityClassifier | None = None,
@@ -35,11 +38,11 @@ def classify_capabilities(ws: Workspace, classifier: CapabilityClassifier | None
     probs = ", ".join(f"p_{c} REAL" for c in CLASSES)
     create = "CREATE TABLE IF NOT EXISTS" if only else "CREATE OR REPLACE TABLE"
     db.execute(f"{create} exchange_capabilities (request_id VARCHAR, capability VARCHAR, confidence REAL, {probs})")
-    query, total, done = _CAPABILITY_INPUT, ws.count(only or "exchanges"), 0
+    total, done = ws.count(only or "exchanges"), 0
+    where = f"WHERE request_id IN (SELECT request_id FROM {only})" if only else ""
     if only:
         db.execute(f"DELETE FROM exchange_capabilities WHERE request_id IN (SELECT request_id FROM {only})")
-        query += f" WHERE request_id IN (SELECT request_id FROM {only})"
-    for batch in db.iter_batches(query, rows=50_000):
+    for batch in db.iter_batches(_CAPABILITY_INPUT.format(where=where), rows=50_000):
         cols = batch.to_pydict()
         p = classifier.predict_proba(cols["text"], cols["system"], cols["tools_defined"], cols["image_parts"],
                                      cols["tools_called"], cols["turn_count"])

@@ -21,10 +21,10 @@ from ..workspace import Workspace
 from .parquet import iter_parquet_batches
 from .readers import (DEFAULT_MAX_RECORD_BYTES, InputError, LineBatch, Reject, expand_paths,
                       is_parquet, iter_line_batches)
-from .sql import ACCOUNT_SELECT, EXCHANGE_SELECT, parse_sql
+from .sql import line_source, select_sql
 from .warehouse import TableSource
 
-KINDS = {"exchanges": ("request_id", EXCHANGE_SELECT), "accounts": ("account_id", ACCOUNT_SELECT)}
+KEYS = {"exchanges": "request_id", "accounts": "account_id"}
 ProgressFn = Callable[[int, int], None]
 COMMIT_ROWS = 100_000
 
@@ -65,7 +65,7 @@ def _batches(path: Path, fmt: str, max_record_bytes: int, report: IngestReport) 
         yield from path.batches(report.kind)
         return
     if is_parquet(path):
-        yield from iter_parquet_batches(path)
+        yield from iter_parquet_batches(path, report.kind)
         return
     batches = iter_line_batches(path, max_record_bytes=max_record_bytes)
     if fmt == "contract":
@@ -86,12 +86,11 @@ def ingest(workspace: Workspace, paths, kind: str = "exchanges", fmt: str = "con
     `keep_raw` also stores the whole original record in `raw` (unknown fields included),
     which roughly triples the workspace. Raises InputError only when no input can be found.
     """
-    if kind not in KINDS:
-        raise InputError(f"unknown kind {kind!r}; expected one of {sorted(KINDS)}")
+    if kind not in KEYS:
+        raise InputError(f"unknown kind {kind!r}; expected one of {sorted(KEYS)}")
     if fmt != "contract" and (fmt not in ADAPTERS or kind != "exchanges"):
         raise InputError(f"unknown format {fmt!r} for {kind}; expected 'contract'"
                          + (f" or one of {sorted(ADAPTERS)}" if kind == "exchanges" else ""))
-    key, select = KINDS[kind]
     if isinstance(paths, TableSource) and fmt != "contract":
         raise InputError("a warehouse table is read in the contract's columns; adapters take files")
     files = [paths] if isinstance(paths, TableSource) else expand_paths(paths)
@@ -99,16 +98,14 @@ def ingest(workspace: Workspace, paths, kind: str = "exchanges", fmt: str = "con
     started = time.perf_counter()
     db = workspace.backend
     run = workspace.start_run(kind, [str(p) for p in files])
-    raw = "line" if keep_raw else "CASE WHEN reason IS NOT NULL THEN line END"
-    select = select.replace("$parse", parse_sql(kind)).replace("$file", "?").replace("$raw", raw)
     # Commit every COMMIT_ROWS rows: a large transaction lets DuckDB write row groups straight
     # to the file instead of through its WAL, while committing bounds what it keeps in memory.
     # A failure rolls back only the open group; rows already committed are kept, and a re-run
     # is still a no-op for them because the first copy of each id wins.
     db.execute("BEGIN TRANSACTION")
     try:
-        _load(db, files, fmt, kind, select, run, max_record_bytes, report, progress)
-        _deduplicate(workspace, kind, key, run, report)
+        _load(db, files, fmt, kind, keep_raw, run, max_record_bytes, report, progress)
+        _deduplicate(workspace, kind, KEYS[kind], run, report)
         workspace.finish_run(run, report)
     except BaseException:
         db.execute("ROLLBACK")
@@ -118,10 +115,11 @@ def ingest(workspace: Workspace, paths, kind: str = "exchanges", fmt: str = "con
     return report
 
 
-def _load(db, files: list[Path], fmt: str, kind: str, select: str, run: int,
+def _load(db, files: list[Path], fmt: str, kind: str, keep_raw: bool, run: int,
           max_record_bytes: int, report: IngestReport, progress: ProgressFn | None) -> None:
     total_bytes = sum(_size(p) for p in files)
     done_bytes = uncommitted = 0
+    lines = line_source(kind)
     columns = db.fetch_arrow(f"SELECT * EXCLUDE (ingest_run), NULL AS reason FROM {kind} LIMIT 0").column_names
     for path in files:
         source = path.name if isinstance(path, TableSource) else str(path.resolve())
@@ -129,8 +127,10 @@ def _load(db, files: list[Path], fmt: str, kind: str, select: str, run: int,
             report.records += len(batch.rejects)
             if len(batch.lines):
                 # Parsed once into Arrow, owned by Python: memory is freed batch by batch.
-                raw_lines = pa.table({"source_line": batch.line_numbers, "line": batch.lines})
-                parsed = db.transform_batch(select, "_raw", raw_lines, [source]).rename_columns(columns)
+                form = batch.source or lines
+                raw = pa.table({"source_line": batch.line_numbers, "line" if form is lines else "record": batch.lines})
+                parsed = db.transform_batch(select_sql(kind, form, keep_raw), "_raw", raw, [source])
+                parsed = parsed.rename_columns(columns)
                 db.register_arrow("_batch", parsed)
                 report.records += parsed.num_rows
                 db.execute(f"INSERT INTO {kind} SELECT * EXCLUDE (reason), {run} FROM _batch "

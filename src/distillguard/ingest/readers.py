@@ -11,11 +11,14 @@ import gzip
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import TYPE_CHECKING, BinaryIO, Iterator
 
 import numpy as np
 import pyarrow as pa
 import zstandard
+
+if TYPE_CHECKING:
+    from .sql import Source
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".json.gz",
                   ".jsonl.zst", ".ndjson.zst", ".json.zst", ".jsonl.zstd")
@@ -37,11 +40,13 @@ class Reject:
 
 @dataclass
 class LineBatch:
-    """Complete lines from one file: `lines` (Arrow strings) and their 1-based `line_numbers`."""
+    """Complete records from one file: `lines` (Arrow strings of JSON text, or records in the form
+    `source` reads, see parquet.py) and their 1-based `line_numbers`."""
     lines: pa.Array
     line_numbers: np.ndarray
     rejects: list[Reject] = field(default_factory=list)
     position: int = 0      # bytes of the (possibly compressed) file consumed so far, for progress
+    source: Source | None = None   # None: JSON text
 
 
 def _is_input(path: Path) -> bool:

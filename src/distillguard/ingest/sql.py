@@ -1,12 +1,16 @@
-"""SQL that validates raw lines against the contract and derives typed columns.
+"""SQL that validates records against the contract and derives typed columns.
 
-Each line is parsed once, by `json_transform` into a typed struct; everything after works
-on that struct. Checks are generated from `contract.schema` so the contract has one home.
+Each record is parsed once into a typed struct `f` (a JSON line by `json_transform`; a Parquet row
+column by column, see parquet.py); everything after works on that struct. Checks are generated from
+`contract.schema` so the contract has one home.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
+from typing import Callable
 
 from ..contract.schema import ACCOUNT_FIELDS, EXCHANGE_FIELDS, OBJECT, RFC3339_PATTERN, Field
 
@@ -26,10 +30,33 @@ _RESPONSE = {
 }
 
 
-def _structure(fields: tuple[Field, ...]) -> str:
+def field_structure(name: str) -> str | dict:
+    """The `json_transform` type of one top-level field."""
     # Scalars stay JSON text so their type can be checked; objects parse straight to structs.
-    nested = {"request": _REQUEST, "response": _RESPONSE}
-    return json.dumps({f.name: nested.get(f.name, "JSON") for f in fields})
+    return {"request": _REQUEST, "response": _RESPONSE}.get(name, "JSON")
+
+
+def _structure(fields: tuple[Field, ...]) -> str:
+    return json.dumps({f.name: field_structure(f.name) for f in fields})
+
+
+@dataclass(frozen=True)
+class Source:
+    """How the SQL reads records: `rows`, a SELECT over `_raw` giving `source_line` and the parsed
+    struct `f`, and expressions over its columns for the record's JSON text (`line`, only computed
+    for rows that keep it), its length, whether it is an object, and `json_type` of a top-level field."""
+    rows: str
+    line: str
+    size: str
+    is_object: str
+    field_type: Callable[[str], str]
+
+
+def line_source(kind: str) -> Source:
+    """Records given as JSON text: `_raw(source_line, line)`."""
+    fields = EXCHANGE_FIELDS if kind == "exchanges" else ACCOUNT_FIELDS
+    return Source(f"SELECT source_line, line, try(json_transform(line, '{_structure(fields)}')) AS f FROM _raw",
+                  "line", "strlen(line)", "starts_with(ltrim(line), '{')", lambda name: f"json_type(line, '$.{name}')")
 
 
 # The first character of a JSON text tells its kind without parsing it again.
@@ -37,14 +64,14 @@ _KIND_TEST = {"VARCHAR": "left({v}, 1) = '\"'", "BOOLEAN": "{v} IN ('true', 'fal
 _KIND_WORD = {"VARCHAR": "a string", "BOOLEAN": "a boolean", OBJECT: "an object"}
 
 
-def _field_checks(fields: tuple[Field, ...]) -> list[str]:
+def _field_checks(fields: tuple[Field, ...], source: Source) -> list[str]:
     checks = []
     for f in fields:
         v = f"f.{f.name}"
         if f.kind == OBJECT:
             # A non-object value parses to a struct of NULLs: only then look at the raw kind.
             empty = " AND ".join(f"{v}.{k} IS NULL" for k in (_REQUEST if f.name == "request" else _RESPONSE))
-            wrong = f"({empty}) AND coalesce(json_type(line, '$.{f.name}'), 'NULL') NOT IN ('OBJECT', 'NULL')"
+            wrong = f"({empty}) AND coalesce({source.field_type(f.name)}, 'NULL') NOT IN ('OBJECT', 'NULL')"
         else:
             wrong = f"{v} IS NOT NULL AND {v} <> 'null' AND NOT ({_KIND_TEST[f.kind].format(v=v)})"
         if f.required:
@@ -64,25 +91,33 @@ def _timestamp_check(name: str, required: bool) -> str:
     return f"WHEN {guard}NOT ({valid}) THEN 'bad_timestamp: ' || {text}"
 
 
-def parse_sql(kind: str) -> str:
-    """SELECT over `_raw(source_line, line)` giving `f` (parsed struct) and `reason` (NULL if valid)."""
+def parse_sql(kind: str, source: Source) -> str:
+    """SELECT over `source.rows` giving its columns and `reason` (NULL if valid)."""
     fields = EXCHANGE_FIELDS if kind == "exchanges" else ACCOUNT_FIELDS
     ts = _timestamp_check("timestamp", True) if kind == "exchanges" else _timestamp_check("created_at", False)
-    cases = "\n      ".join(_field_checks(fields) + [ts])
+    cases = "\n      ".join(_field_checks(fields, source) + [ts])
     return f"""
-    SELECT source_line, line, f,
+    SELECT *,
       CASE
       WHEN f IS NULL THEN 'invalid_json'
-      WHEN NOT starts_with(ltrim(line), '{{') THEN 'not_an_object: a record must be a JSON object'
+      WHEN NOT {source.is_object} THEN 'not_an_object: a record must be a JSON object'
       {cases}
       END AS reason
-    FROM (SELECT source_line, line, try(json_transform(line, '{_structure(fields)}')) AS f
-          FROM _raw)
+    FROM ({source.rows})
     """
 
 
-# Typed columns, plus `reason`, over the parse query `$parse`; `$file` is the source path and
-# `$raw` what is kept of the original line (all of it, or only for rejected rows).
+def select_sql(kind: str, source: Source, keep_raw: bool) -> str:
+    """The typed columns of `kind`, plus `reason`, over `_raw`; the one parameter is the source path.
+    `raw` keeps the record's text: all of it with `keep_raw`, else only for rejected rows."""
+    parts = {"parse": parse_sql(kind, source), "size": source.size, "file": "?",
+             "raw": source.line if keep_raw else f"CASE WHEN reason IS NOT NULL THEN {source.line} END"}
+    # One pass, so column names inside the inserted SQL are never taken for placeholders.
+    return re.sub(r"\$(parse|size|file|raw)", lambda m: parts[m[1]], SELECTS[kind])
+
+
+# Typed columns, plus `reason`, over the parse query `$parse`; `$size` is the record's length,
+# `$file` the source path and `$raw` what is kept of the original record (see select_sql).
 # Derived values of rejected rows are computed but never kept, hence try_cast.
 EXCHANGE_SELECT = """
   SELECT
@@ -108,7 +143,7 @@ EXCHANGE_SELECT = """
     f.request.stream, f.request.seed, f.request.logprobs, f.request.top_logprobs,
     f.response.status, f.response.finish_reason, f.response.usage.input_tokens,
     f.response.usage.output_tokens, f.response.usage.reasoning_tokens, f.response.latency_ms,
-    strlen(line), $raw, $file, source_line, reason
+    $size, $raw, $file, source_line, reason
   FROM (SELECT *, list_filter(msgs, lambda m: m.role = 'user') AS umsgs,
           -- Block types only exist in list-form content; skip the lookup when none is a list.
           CASE WHEN list_bool_or(list_transform(msgs, lambda m: left(m.content, 1) = '['))
@@ -125,3 +160,5 @@ ACCOUNT_SELECT = """
     $raw, $file, source_line, reason
   FROM ($parse)
 """
+
+SELECTS = {"exchanges": EXCHANGE_SELECT, "accounts": ACCOUNT_SELECT}

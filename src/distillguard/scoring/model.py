@@ -78,9 +78,17 @@ class TreeModel:
     def reasons(self, x: np.ndarray, catalogue: dict[str, Feature], top: int = 3) -> list[str]:
         order = np.argsort(-np.asarray(self.importance))
         ranked = [(i, catalogue[self.features[i]]) for i in order if catalogue[self.features[i]].notable is not None]
-        hits = np.column_stack([x[:, i] >= f.notable for i, f in ranked]) if ranked else np.zeros((len(x), 0), bool)
+        if not ranked:
+            return [""] * len(x)
+        hits = np.column_stack([x[:, i] >= f.notable for i, f in ranked])
         codes = [f.reason for _, f in ranked]
-        return [";".join(dict.fromkeys(codes[j] for j in np.flatnonzero(row)[:top])) for row in hits]
+        # The text depends only on which notable features a row hits: build it once per distinct
+        # pattern, found by packing each row's hits into bytes.
+        packed = np.packbits(hits, axis=1)
+        _, first, inverse = np.unique(packed.view(f"V{packed.shape[1]}").ravel(), return_index=True,
+                                      return_inverse=True)
+        texts = [";".join(dict.fromkeys(codes[j] for j in np.flatnonzero(row)[:top])) for row in hits[first]]
+        return np.array(texts, dtype=object)[inverse].tolist()
 
     def save(self, path: str | Path) -> None:
         import joblib

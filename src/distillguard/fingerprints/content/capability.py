@@ -18,6 +18,7 @@ import re
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -102,19 +103,22 @@ def _hashes(tokens: list[str]) -> list[int]:
         return [_HASHES[t] for t in tokens]
 
 
-def token_sequences(text: str, system: str = "") -> list[list[str]]:
-    """Token sequences of one exchange, each counted as unigrams and adjacent bigrams.
-
-    Words and symbol runs (which carry code and maths) of the clipped text; single CJK characters,
-    since those scripts put no spaces between words; words of the system prompt, marked as such.
-    """
+def token_sequences(text: str) -> list[list[str]]:
+    """Token sequences of a user message, each counted as unigrams and adjacent bigrams: words and
+    symbol runs (which carry code and maths) of the clipped text, and single CJK characters, since
+    those scripts put no spaces between words. The system prompt adds its words, marked as such
+    (`_system_hashes`)."""
     text = clip_text(text)
     out = [_TOKEN.findall(text.lower())]
     if not text.isascii():
         out.append(_CJK.findall(text))
-    if system:
-        out.append([_SYSTEM_PREFIX + w for w in _TOKEN.findall(system[:MAX_SYSTEM_CHARS].lower())])
     return out
+
+
+@lru_cache(maxsize=4096)
+def _system_hashes(system: str) -> array:
+    # Few distinct system prompts serve many exchanges: tokenize and hash each once.
+    return array("Q", _hashes([_SYSTEM_PREFIX + w for w in _TOKEN.findall(system[:MAX_SYSTEM_CHARS].lower())]))
 
 
 def hashed_features(texts: Sequence[str], systems: Sequence[str]) -> sparse.csr_matrix:
@@ -125,8 +129,11 @@ def hashed_features(texts: Sequence[str], systems: Sequence[str]) -> sparse.csr_
     """
     lengths, docs, flat = [], [], array("Q")
     for doc, (text, system) in enumerate(zip(texts, systems)):
-        for seq in token_sequences(text, system):
-            flat.extend(_hashes(seq))
+        seqs = [array("Q", _hashes(seq)) for seq in token_sequences(text)]
+        if system:
+            seqs.append(_system_hashes(system))
+        for seq in seqs:
+            flat.extend(seq)
             lengths.append(len(seq))
             docs.append(doc)
     h = np.frombuffer(flat, dtype=np.uint64)
@@ -200,7 +207,10 @@ def featurize(
     n = len(texts)
     systems = [""] * n if systems is None else [s or "" for s in systems]
     texts = [t or "" for t in texts]
-    hashed = hashed_features(texts, systems)
+    # Prompts repeat (templates, retries, campaigns): hash each distinct (text, system) pair once.
+    pairs: dict[tuple[str, str], int] = {}
+    inverse = np.fromiter((pairs.setdefault(p, len(pairs)) for p in zip(texts, systems)), np.int64, n)
+    hashed = hashed_features([t for t, _ in pairs], [s for _, s in pairs])[inverse]
     struct = structural_features(
         texts,
         systems,

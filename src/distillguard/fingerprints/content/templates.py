@@ -192,11 +192,14 @@ def mask_slots(text: str) -> str:
 
 
 def mask_many(texts: list[str]) -> list[str]:
-    """`mask_slots` of each text, in chunks on two threads (Arrow compute releases the GIL)."""
-    chunk = max(1, min(50_000, -(-len(texts) // 2)))
-    parts = [pa.array(texts[i:i + chunk], pa.large_string()) for i in range(0, len(texts), chunk)]
+    """`mask_slots` of each text, in chunks on two threads (Arrow compute releases the GIL); a text
+    that recurs (one user text under several system prompts or tool sets) is masked once."""
+    distinct = list(dict.fromkeys(texts))
+    chunk = max(1, min(50_000, -(-len(distinct) // 2)))
+    parts = [pa.array(distinct[i:i + chunk], pa.large_string()) for i in range(0, len(distinct), chunk)]
     with ThreadPoolExecutor(2) as pool:
-        return [m for part in pool.map(_mask_array, parts) for m in part.to_pylist()]
+        masked = dict(zip(distinct, (m for part in pool.map(_mask_array, parts) for m in part.to_pylist())))
+    return [masked[t] for t in texts]
 
 
 # --- shingles and MinHash -----------------------------------------------------------------------------
