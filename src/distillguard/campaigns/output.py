@@ -42,14 +42,14 @@ def campaign_records(ws: Workspace, cfg: CampaignConfig) -> list[dict]:
                any_value(k.coordination) AS coordination, any_value(k.sync_share) AS sync_share,
                any_value(k.dense_block_share) AS dense_block_share, list(v.account_id ORDER BY v.account_id) AS accounts
         FROM account_verdicts v JOIN campaign_clusters k USING (cluster_id)
-        WHERE v.campaign_id IS NOT NULL GROUP BY v.campaign_id ORDER BY score DESC""")
+        WHERE v.campaign_id IS NOT NULL GROUP BY v.campaign_id ORDER BY score DESC, v.campaign_id""")
     spans = {r["campaign_id"]: r for r in _rows(ws, """
         SELECT campaign_id, count(*) AS exchanges, min(ts) AS first_seen, max(ts) AS last_seen
         FROM _cx GROUP BY 1""")}
     caps = _grouped(_rows(ws, """
         SELECT x.campaign_id, c.capability, count(*) / sum(count(*)) OVER (PARTITION BY x.campaign_id) AS share
         FROM _cx x JOIN exchange_capabilities c USING (request_id) GROUP BY x.campaign_id, c.capability
-        ORDER BY share DESC"""))
+        ORDER BY share DESC, c.capability"""))
     indicators = _grouped(_rows(ws, """
         SELECT m.campaign_id, i.indicator_type AS type, i.indicator_value AS value,
                count(DISTINCT i.account_id) AS account_count, list(DISTINCT i.account_id ORDER BY i.account_id) AS accounts,
@@ -61,12 +61,12 @@ def campaign_records(ws: Workspace, cfg: CampaignConfig) -> list[dict]:
         LEFT JOIN template_families f ON i.indicator_type = 'template'
                                      AND f.family_id = try_cast(i.indicator_value AS BIGINT)
         GROUP BY ALL HAVING count(DISTINCT i.account_id) >= 2
-        ORDER BY count(DISTINCT i.account_id) * max(i.weight) DESC"""))
+        ORDER BY count(DISTINCT i.account_id) * max(i.weight) DESC, type, value"""))
     models = _grouped(_rows(ws, """
         SELECT x.campaign_id, x.model, count(*) AS exchanges, min(x.ts) AS first_used,
                (epoch(min(x.ts)) - epoch(any_value(g.first_seen))) / 3600.0 AS after_release
         FROM _cx x JOIN (SELECT model, min(ts) AS first_seen FROM exchanges GROUP BY 1) g USING (model)
-        GROUP BY ALL ORDER BY first_used"""))
+        GROUP BY ALL ORDER BY first_used, x.model"""))
     signal_cols = [c for c in _SIGNAL_WORDS if c in ws.sql("SELECT * FROM exchange_signals LIMIT 0").column_names]
     signals = {r.pop("campaign_id"): r for r in _rows(ws, f"""
         SELECT x.campaign_id, {', '.join(f'avg(({c} >= 0.5)::INT) AS {c}' for c in signal_cols)}
@@ -75,7 +75,7 @@ def campaign_records(ws: Workspace, cfg: CampaignConfig) -> list[dict]:
         SELECT x.campaign_id, f.family_id, any_value(f.example) AS example, count(*) AS exchanges,
                count(DISTINCT x.account_id) AS accounts
         FROM _cx x JOIN exchange_templates t USING (request_id) JOIN template_families f USING (family_id)
-        WHERE NOT f.generic GROUP BY ALL HAVING count(DISTINCT x.account_id) >= 2 ORDER BY exchanges DESC"""))
+        WHERE NOT f.generic GROUP BY ALL HAVING count(DISTINCT x.account_id) >= 2 ORDER BY exchanges DESC, f.family_id"""))
     examples = _grouped(_rows(ws, """
         SELECT campaign_id, request_id, account_id, source_file, source_line, score FROM (
             SELECT x.*, s.score, row_number() OVER (PARTITION BY x.campaign_id ORDER BY s.score DESC, x.request_id) AS r
