@@ -102,6 +102,8 @@ def test_config_is_validated_and_merged():
         LinkageConfig.from_mapping({"kind_factor": {"mobile": 2.0}})
     with pytest.raises(ValueError, match="unknown"):
         LinkageConfig.from_mapping({"prior": {"phone": 0.5}})
+    with pytest.raises(ValueError, match="pooled_exit_kinds"):
+        LinkageConfig.from_mapping({"pooled_exit_kinds": ["vpn", "proxies"]})
     with pytest.raises(ValueError, match="hub_k"):
         LinkageConfig(hub_k=0)
     with pytest.raises(ValueError, match="method"):

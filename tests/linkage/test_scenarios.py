@@ -42,6 +42,42 @@ def test_cgnat_pool_of_strangers_forms_no_cluster(mem_ws, world):
                                      "WHERE account_id LIKE 'cg%' AND indicator_type = 'sync'")
 
 
+def test_strangers_on_one_vpn_share_one_fact_not_six(mem_ws, world):
+    users = world.exit_users()
+    run(mem_ws, world)
+    assert clustered(mem_ws, "vp") == {}
+    assert max_link(mem_ws, "vp") < CFG.cluster_min_weight
+    trio = mem_ws.sql("SELECT weight FROM account_links WHERE account_a IN ? AND account_b IN ?",
+                      [users[:3], users[:3]]).to_pylist()
+    assert all(r["weight"] < CFG.cluster_min_weight for r in trio)
+    rows = mem_ws.sql("SELECT indicator_type, indicator_value FROM account_indicators WHERE account_id = ? "
+                      "AND indicator_type IN ('ip', 'prefix', 'asn', 'exit')", [users[0]]).to_pylist()
+    assert rows == [{"indicator_type": "exit", "indicator_value": "vpn"}]
+
+
+def test_per_address_exits_would_link_the_vpn_strangers(mem_ws, world):
+    world.exit_users()
+    run(mem_ws, world, pooled_exit_kinds=[])
+    assert max_link(mem_ws, "vp") >= CFG.cluster_min_weight  # the trap the pooled exits avoid
+
+
+def test_a_shared_rented_proxy_pool_still_links(mem_ws, world):
+    world.exit_users(n=8, kind="proxy")
+    run(mem_ws, world)
+    assert max_link(mem_ws, "vp") >= CFG.cluster_min_weight
+    assert not mem_ws.backend.scalar("SELECT count(*) FROM account_indicators WHERE indicator_type = 'exit'")
+
+
+def test_hydra_on_hosting_beside_vpn_users_is_still_one_cluster(mem_ws, world):
+    hydra = world.hydra()
+    world.exit_users()
+    run(mem_ws, world)
+    assert list(clustered(mem_ws, "hy").values()) == [hydra]
+    assert clustered(mem_ws, "vp") == {}
+    assert mem_ws.backend.scalar("SELECT count(DISTINCT indicator_value) FROM account_indicators "
+                                 "WHERE account_id LIKE 'hy%' AND indicator_type = 'ip'") == 12
+
+
 def test_enterprise_is_linked_but_reads_differently_from_a_hydra(mem_ws, world):
     ent, hydra = world.enterprise(), world.hydra()
     run(mem_ws, world)

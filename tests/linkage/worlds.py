@@ -112,6 +112,23 @@ class World:
                 ts += timedelta(seconds=self.r.uniform(15, 25))
         return ids
 
+    def exit_users(self, n: int = 40, kind: str = "vpn") -> list[str]:
+        """Strangers on one anonymiser (or, with kind="proxy", one rented proxy pool): each rotates through six
+        of its twelve exits, which lie in four /24s of three hosts' ASNs. The first three use the same six."""
+        pool = [self.ip(f"185.159.{156 + k % 4}.{10 + k}", kind, (9009, 212238, 174)[k % 3]) for k in range(12)]
+        ids = []
+        for i in range(n):
+            a = self.account(f"vp{i:03d}", T0 - timedelta(days=self.r.uniform(5, 400)),
+                             mail=self.r.choice(("gmail.com", "proton.me", "outlook.com")))
+            ua = self.r.choice(UAS)
+            for ip in pool[:6] if i < 3 else self.r.sample(pool, 6):
+                ts = T0 + timedelta(days=self.r.uniform(0, self.days))
+                for _ in range(self.r.randint(1, 4)):
+                    self.request(a, ts, ip, ua=ua, family=30_000 + i)
+                    ts += timedelta(seconds=self.r.uniform(40, 600))
+            ids.append(a)
+        return ids
+
     def low_and_slow(self, n: int = 5) -> list[str]:
         """A few quiet accounts with nothing in common but two harvest templates."""
         ids = []

@@ -2,11 +2,20 @@
 
 An indicator's weight is ``prior(type) * kind_factor(network kind) * max(idf_floor(type), idf(n))``:
 ``prior`` says how telling the type is, ``kind_factor`` how telling sharing an IP of that network kind is
-(few accounts on one hosting or VPN exit: telling; a mobile CGNAT pool, a campus or a big cloud NAT: weak),
+(few accounts on one hosting address or VPN: telling; a mobile CGNAT pool, a campus or a big cloud NAT: weak),
 and ``idf(n) = ln(1 + R/n) / ln(1 + R/2)`` (1 for two accounts, 0.6 for ten, 0.3 for forty, 0.005 for
 5,000) how rare it is, against a fixed reference population R, so a small workspace weighs like a big one.
 The floor keeps types whose wide sharing is itself anomalous (one card or one non-generic template on
 thousands of accounts) from fading like a carrier's NAT.
+
+Exits of consumer anonymisers (``pooled_exit_kinds``: VPN, privacy relay, Tor) are one fact, not one per
+address: a service's users rotate through the same exits, so strangers on one VPN share several of its
+addresses, /24s and ASNs, and per-address indicators would add up to a strong link. Which service an exit
+belongs to is not known (services rent exits from the same hosts, and the network stage names the host),
+so an account gets one ``exit`` indicator per such kind it uses (``exit:vpn``) instead of ``ip``,
+``prefix`` and ``asn`` rows for those addresses. Its prior is a shared network's, not a shared address's:
+two users of a rarely used VPN are no more linked than two homes in one /24. Dedicated or rented proxies
+and hosting stay per address: sharing those is evidence.
 
 A pair's link weight sums over evidence *groups*; inside a group its indicators combine by noisy-OR and
 the result is capped (``group_cap``), so thirty shared IPs of one hosting range count as strong network
@@ -23,18 +32,18 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Mapping
 
-INDICATOR_TYPES = ("ip", "prefix", "asn", "payment", "signup_ip", "email_domain", "user_agent", "org_id",
+INDICATOR_TYPES = ("ip", "prefix", "asn", "exit", "payment", "signup_ip", "email_domain", "user_agent", "org_id",
                    "template", "created_burst", "sync")
 SYNC_KINDS = ("coactive", "roundrobin", "pivot")
 NETWORK_KINDS = ("hosting", "vpn", "tor", "proxy", "relay", "residential", "mobile", "education", "business", "cdn",
                  "bot", "private", "unknown")
 # Types whose value is (or lives on) an IP network, so the network kind scales their weight.
-NETWORK_TYPES = ("ip", "prefix", "asn", "signup_ip", "created_burst")
+NETWORK_TYPES = ("ip", "prefix", "asn", "exit", "signup_ip", "created_burst")
 METHODS = ("leiden", "components")
 
 
 def _prior() -> dict[str, float]:
-    return {"ip": 0.6, "prefix": 0.25, "asn": 0.1, "payment": 0.8, "signup_ip": 0.5, "email_domain": 0.3,
+    return {"ip": 0.6, "prefix": 0.25, "asn": 0.1, "exit": 0.25, "payment": 0.8, "signup_ip": 0.5, "email_domain": 0.3,
             "user_agent": 0.1, "org_id": 0.6, "template": 0.9, "created_burst": 0.5,
             # sync is keyed by its detector: a shared round-robin or co-active group is hard to get by
             # chance; a shared pivot window also catches eager early adopters of a release.
@@ -51,7 +60,7 @@ def _idf_floor() -> dict[str, float]:
 
 
 def _group() -> dict[str, str]:
-    return {"ip": "network", "prefix": "network", "asn": "network", "signup_ip": "signup",
+    return {"ip": "network", "prefix": "network", "asn": "network", "exit": "network", "signup_ip": "signup",
             "created_burst": "signup", "payment": "payment", "org_id": "org", "email_domain": "email",
             "user_agent": "client", "template": "content", "sync": "sync"}
 
@@ -71,6 +80,7 @@ class LinkageConfig:
     group: dict[str, str] = field(default_factory=_group)
     group_cap: dict[str, float] = field(default_factory=_group_cap)
     email_max_accounts: int = 1000  # a non-free-mail domain on more accounts than this is too common to tell
+    pooled_exit_kinds: tuple[str, ...] = ("vpn", "relay", "tor")  # consumer anonymisers (see module docstring)
     burst_window_s: int = 1800  # sign-ups from one signup network in one such window form a burst
 
     # --- projection (see project.py): indicators lighter than min_seed_weight create no pairs, only add to
@@ -126,6 +136,9 @@ class LinkageConfig:
         _same_keys("group_cap", self.group_cap, set(self.group.values()))
         if not all(re.fullmatch(r"[a-z_]+", g) for g in self.group_cap):
             raise ValueError("group names must be lowercase words")  # they become SQL literals
+        unknown_kinds = set(self.pooled_exit_kinds) - set(NETWORK_KINDS)
+        if unknown_kinds:  # they also become SQL literals
+            raise ValueError(f"pooled_exit_kinds: unknown kinds {sorted(unknown_kinds)}")
         if not set(self.idf_floor) <= set(INDICATOR_TYPES):
             raise ValueError(f"idf_floor: unknown types {sorted(set(self.idf_floor) - set(INDICATOR_TYPES))}")
         for name in ("prior", "kind_factor", "idf_floor", "group_cap"):

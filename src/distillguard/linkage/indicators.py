@@ -3,6 +3,9 @@
 Raw rows (account, type, value, exchanges, network kind) are gathered per type into ``_linkage_raw``;
 ``weigh`` turns a raw table into weighted rows of ``_linkage_ind``. Only indicators held by two or more
 accounts are kept: an indicator of one account links nothing.
+
+Client IPs of a consumer anonymiser (``pooled_exit_kinds``) become one ``exit`` row per account and kind
+(value: the kind), not per-address ``ip``, ``prefix`` and ``asn`` rows (see config.py).
 """
 
 from __future__ import annotations
@@ -74,23 +77,30 @@ def gather(ws: Workspace, cfg: LinkageConfig) -> None:
         raise RuntimeError(f"linkage needs the tables {missing}; run the stages that write them first")
     _networks(ws)
     burst = int(cfg.burst_window_s)
+    pooled = ", ".join(f"'{k}'" for k in cfg.pooled_exit_kinds) or "NULL"  # validated kind names
     ws.backend.execute(f"""
         CREATE OR REPLACE TABLE _linkage_raw AS
         WITH ai AS (
             SELECT e.account_id, e.client_ip AS ip, count(*) AS exchanges
             FROM exchanges e WHERE e.account_id IS NOT NULL AND e.client_ip IS NOT NULL GROUP BY ALL),
-        an AS (SELECT ai.*, n.kind, n.prefix, n.asn FROM ai JOIN _linkage_net n USING (ip)),
+        an AS (SELECT ai.*, n.kind, n.prefix, n.asn, coalesce(n.kind IN ({pooled}), false) AS pooled
+               FROM ai JOIN _linkage_net n USING (ip)),
         tot AS (SELECT account_id, count(*) AS exchanges FROM exchanges GROUP BY ALL),
         acc AS (
             SELECT a.account_id, a.created_at, a.payment_fingerprint, a.org_id, lower(trim(a.email_domain)) AS mail,
                    a.signup_ip, n.kind AS signup_kind, n.prefix AS signup_prefix, coalesce(t.exchanges, 0) AS exchanges
             FROM accounts a LEFT JOIN tot t USING (account_id) LEFT JOIN _linkage_net n ON n.ip = a.signup_ip
             WHERE a.account_id IS NOT NULL)
-        SELECT account_id, 'ip' AS indicator_type, ip AS indicator_value, exchanges, kind FROM an
+        SELECT account_id, 'ip' AS indicator_type, ip AS indicator_value, exchanges, kind FROM an WHERE NOT pooled
         UNION ALL
-        SELECT account_id, 'prefix', prefix, sum(exchanges), mode(kind) FROM an WHERE prefix IS NOT NULL GROUP BY ALL
+        -- one fact per anonymiser kind: its users share its exits, /24s and hosts without knowing each other
+        SELECT account_id, 'exit', kind, sum(exchanges), kind FROM an WHERE pooled GROUP BY ALL
         UNION ALL
-        SELECT account_id, 'asn', asn::VARCHAR, sum(exchanges), mode(kind) FROM an WHERE asn IS NOT NULL GROUP BY ALL
+        SELECT account_id, 'prefix', prefix, sum(exchanges), mode(kind) FROM an
+        WHERE prefix IS NOT NULL AND NOT pooled GROUP BY ALL
+        UNION ALL
+        SELECT account_id, 'asn', asn::VARCHAR, sum(exchanges), mode(kind) FROM an
+        WHERE asn IS NOT NULL AND NOT pooled GROUP BY ALL
         UNION ALL
         SELECT account_id, 'user_agent', user_agent, count(*), NULL FROM exchanges
         WHERE account_id IS NOT NULL AND user_agent <> '' GROUP BY ALL
