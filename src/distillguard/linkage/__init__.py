@@ -5,7 +5,7 @@
 * ``account_indicators(account_id, indicator_type, indicator_value, exchanges, weight)``: each indicator an
   account shares with at least one other account, weighed by rarity, type and network kind;
 * ``account_links(account_a, account_b, weight, shared VARCHAR[])``: the projected account graph (a < b),
-  ``shared`` its strongest indicators as ``type:value``;
+  ``shared`` the heaviest indicator of each evidence group, as ``type:value``, heaviest group first;
 * ``account_clusters(account_id, cluster_id, method)``: clusters of two or more accounts;
 * ``clusters(cluster_id, accounts, exchanges, internal_weight, density, top_indicators, dense_block_share,
   sync_share)``: how strong (weight, density) and how specific (which indicators, coordination) a

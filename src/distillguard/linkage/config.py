@@ -89,7 +89,7 @@ class LinkageConfig:
     hub_k: int = 100
     hub_fanout: int = 3
     min_link_weight: float = 0.1  # lighter pairs are not stored (a shared user agent or CGNAT address alone)
-    shared_top: int = 4  # indicators named in account_links.shared
+    shared_top: int = 4  # evidence groups named in account_links.shared (the heaviest indicator of each)
 
     # --- synchrony
     sync_partners: int = 30  # the tests read each account's this many most strongly seeded pairs (project.py)

@@ -95,34 +95,31 @@ def strongest(ws: Workspace, cfg: LinkageConfig) -> int:
 
 
 def write_links(ws: Workspace, cfg: LinkageConfig) -> int:
-    """`account_links` from the clique contributions plus support; returns the number of links."""
+    """`account_links` from the clique contributions plus support; returns the number of links.
+
+    The (pair, shared indicator) rows outnumber the pairs many times over in a large workspace, so they
+    are never stored: they stream into one aggregate per pair and evidence group, which keeps the
+    group's noisy-OR and its heaviest indicator. `shared` names those, heaviest group first."""
     k, seed = int(cfg.hub_k), float(cfg.min_seed_weight)
-    # Every (pair, shared indicator) once, written once: both the weights and the names below read it.
-    ws.backend.execute(f"""
-        CREATE OR REPLACE TABLE _linkage_shared AS
-        WITH support AS (
-            SELECT account_id, indicator_type, indicator_value, weight, grp FROM {IND}
-            WHERE n > {k} OR weight < {seed})
-        SELECT * FROM {CONTRIB}
-        UNION ALL
-        SELECT p.a, p.b, x.grp, x.indicator_type, x.indicator_value, x.weight
-        FROM {PAIRS} p JOIN support x ON x.account_id = p.a
-        JOIN support y ON y.account_id = p.b AND y.indicator_type = x.indicator_type
-                  AND y.indicator_value = x.indicator_value""")
-    # Noisy-OR inside a group: 1 - prod(1 - w) = 1 - exp(sum(ln(1 - w))); w < 1 keeps ln finite.
+    # Noisy-OR inside a group: 1 - prod(1 - w) = 1 - exp(sum(ln(1 - w))); w < 1 keeps ln finite. The heaviest
+    # indicator is the max of 'weight|type:value' (weights are in [0, 1], so '0.270000|...' sorts by weight).
     ws.backend.execute(f"""
         CREATE OR REPLACE TABLE account_links AS
-        WITH g AS (
-            SELECT a, b, least(any_value(cap), 1 - exp(sum(ln(1 - least(w, 0.999))))) AS gw
-            FROM _linkage_shared JOIN (SELECT DISTINCT grp, cap FROM _linkage_type) USING (grp) GROUP BY a, b, grp),
-        s AS (SELECT a, b, sum(gw) AS weight FROM g GROUP BY a, b HAVING sum(gw) >= {float(cfg.min_link_weight)}),
-        -- the heaviest few by a window, not an ordered list of all: most pairs share many indicators
-        top AS (
-            SELECT a, b, indicator_type || ':' || indicator_value AS v,
-                   row_number() OVER (PARTITION BY a, b ORDER BY w DESC, indicator_type, indicator_value) AS r
-            FROM _linkage_shared SEMI JOIN s USING (a, b)),
-        e AS (SELECT a, b, list(v ORDER BY r) AS shared FROM top WHERE r <= {int(cfg.shared_top)} GROUP BY a, b)
-        SELECT s.a AS account_a, s.b AS account_b, round(s.weight, 6) AS weight, e.shared
-        FROM s JOIN e USING (a, b)""")
-    ws.backend.execute("DROP TABLE _linkage_shared")
+        WITH support AS (
+            SELECT account_id, indicator_type, indicator_value, weight, grp FROM {IND}
+            WHERE n > {k} OR weight < {seed}),
+        c AS (
+            SELECT a, b, grp, indicator_type, indicator_value, w FROM {CONTRIB}
+            UNION ALL
+            SELECT p.a, p.b, x.grp, x.indicator_type, x.indicator_value, x.weight
+            FROM {PAIRS} p JOIN support x ON x.account_id = p.a
+            JOIN support y ON y.account_id = p.b AND y.indicator_type = x.indicator_type
+                      AND y.indicator_value = x.indicator_value),
+        g AS (
+            SELECT a, b, grp, least(any_value(cap), 1 - exp(sum(ln(1 - least(w, 0.999))))) AS gw,
+                   max(printf('%.6f|%s:%s', w, indicator_type, indicator_value)) AS best
+            FROM c JOIN (SELECT DISTINCT grp, cap FROM _linkage_type) USING (grp) GROUP BY a, b, grp)
+        SELECT a AS account_a, b AS account_b, round(sum(gw), 6) AS weight,
+               list(substr(best, 10) ORDER BY gw DESC, best DESC)[1:{int(cfg.shared_top)}] AS shared
+        FROM g GROUP BY a, b HAVING sum(gw) >= {float(cfg.min_link_weight)}""")
     return ws.count("account_links")
