@@ -101,25 +101,50 @@ def write_links(ws: Workspace, cfg: LinkageConfig) -> int:
     are never stored: they stream into one aggregate per pair and evidence group, which keeps the
     group's noisy-OR and its heaviest indicator. `shared` names those, heaviest group first."""
     k, seed = int(cfg.hub_k), float(cfg.min_seed_weight)
-    # Noisy-OR inside a group: 1 - prod(1 - w) = 1 - exp(sum(ln(1 - w))); w < 1 keeps ln finite. The heaviest
-    # indicator is the max of 'weight|type:value' (weights are in [0, 1], so '0.270000|...' sorts by weight).
+    # What two accounts share beyond their seeds, as the intersection of their sorted lists of support
+    # indicators: joining pairs to indicator rows instead lets the planner pair up a hub's holders first,
+    # n^2 rows for a hub of n accounts.
+    ws.backend.execute(f"""
+        CREATE OR REPLACE TABLE _linkage_sup AS
+        SELECT row_number() OVER (ORDER BY indicator_type, indicator_value) AS iid,
+               indicator_type || ':' || indicator_value AS named, weight, grp
+        FROM (SELECT indicator_type, indicator_value, any_value(weight) AS weight, any_value(grp) AS grp
+              FROM {IND} WHERE n > {k} OR weight < {seed} GROUP BY indicator_type, indicator_value)""")
+    ws.backend.execute(f"""
+        CREATE OR REPLACE TABLE _linkage_held AS
+        SELECT i.account_id, list(s.iid ORDER BY s.iid) AS ids
+        FROM {IND} i JOIN _linkage_sup s ON s.named = i.indicator_type || ':' || i.indicator_value
+        GROUP BY i.account_id""")
+    # Per pair and evidence group, from the clique contributions and from the support both accounts hold:
+    # sum(ln(1 - w)) (noisy-OR: 1 - prod(1 - w) = 1 - exp(sum(ln(1 - w))); w < 1 keeps ln finite) and the
+    # heaviest indicator, as the max of '<ten digits of weight>|type:value' (10^9 + 10^6 w has ten digits
+    # for w in [0, 1], so the strings sort by weight; plain casts and ||, the same on every engine).
+    part = """SELECT a, b, grp, sum(ln(1 - least(w, 0.999))) AS lw,
+                     max(CAST(1000000000 + CAST(round(w * 1000000) AS BIGINT) AS VARCHAR) || '|' || named) AS best
+              FROM ({rows}) GROUP BY a, b, grp"""
+    ws.backend.execute(f"""
+        CREATE OR REPLACE TABLE _linkage_seeded AS
+        {part.format(rows=f"SELECT a, b, grp, w, indicator_type || ':' || indicator_value AS named FROM {CONTRIB}")}""")
+    ws.backend.execute(f"""
+        CREATE OR REPLACE TABLE _linkage_supported AS
+        WITH both_hold AS (
+            SELECT p.a, p.b, unnest(array_intersect(x.ids, y.ids)) AS iid
+            FROM {PAIRS} p JOIN _linkage_held x ON x.account_id = p.a JOIN _linkage_held y ON y.account_id = p.b)
+        {part.format(rows="SELECT h.a, h.b, s.grp, s.weight AS w, s.named FROM both_hold h JOIN _linkage_sup s ON s.iid = h.iid")}""")
     ws.backend.execute(f"""
         CREATE OR REPLACE TABLE account_links AS
-        WITH support AS (
-            SELECT account_id, indicator_type, indicator_value, weight, grp FROM {IND}
-            WHERE n > {k} OR weight < {seed}),
-        c AS (
-            SELECT a, b, grp, indicator_type, indicator_value, w FROM {CONTRIB}
-            UNION ALL
-            SELECT p.a, p.b, x.grp, x.indicator_type, x.indicator_value, x.weight
-            FROM {PAIRS} p JOIN support x ON x.account_id = p.a
-            JOIN support y ON y.account_id = p.b AND y.indicator_type = x.indicator_type
-                      AND y.indicator_value = x.indicator_value),
+        WITH parts AS (  -- a join, not a union and a second aggregate: Spark 4.0 fails on that plan
+            SELECT coalesce(x.a, y.a) AS a, coalesce(x.b, y.b) AS b, coalesce(x.grp, y.grp) AS grp,
+                   coalesce(x.lw, 0) + coalesce(y.lw, 0) AS lw, greatest(x.best, y.best) AS best
+            FROM _linkage_seeded x FULL OUTER JOIN _linkage_supported y ON y.a = x.a AND y.b = x.b AND y.grp = x.grp),
         g AS (
-            SELECT a, b, grp, least(any_value(cap), 1 - exp(sum(ln(1 - least(w, 0.999))))) AS gw,
-                   max(printf('%.6f|%s:%s', w, indicator_type, indicator_value)) AS best
-            FROM c JOIN (SELECT DISTINCT grp, cap FROM _linkage_type) USING (grp) GROUP BY a, b, grp)
+            SELECT p.a, p.b, least(t.cap, 1 - exp(p.lw)) AS gw, p.best
+            FROM parts p JOIN (SELECT DISTINCT grp, cap FROM _linkage_type) t ON t.grp = p.grp)
         SELECT a AS account_a, b AS account_b, round(sum(gw), 6) AS weight,
-               list(substr(best, 10) ORDER BY gw DESC, best DESC)[1:{int(cfg.shared_top)}] AS shared
+               list(substr(best, 12) ORDER BY gw DESC, best DESC)[1:{int(cfg.shared_top)}] AS shared
         FROM g GROUP BY a, b HAVING sum(gw) >= {float(cfg.min_link_weight)}""")
+    ws.backend.execute("DROP TABLE _linkage_seeded")
+    ws.backend.execute("DROP TABLE _linkage_supported")
+    ws.backend.execute("DROP TABLE _linkage_held")
+    ws.backend.execute("DROP TABLE _linkage_sup")
     return ws.count("account_links")
