@@ -183,11 +183,18 @@ def _from_workspace(scan: Scan, members: list[str], query: Callable[[str, list],
             scan.campaigns[i].timeline, scan.campaigns[i].bucket_seconds = _buckets(counts)
     if "account_links" in tables:
         scan.links_source = "account links in the workspace"
+        member_of: dict[str, set[int]] = {}
         for i, c in enumerate(scan.campaigns):
-            c.links = [(a, b, _float(w) or 1.0, _shared(s)) for a, b, w, s in query(
-                """SELECT account_a, account_b, weight, shared FROM account_links
-                   WHERE account_a IN (SELECT unnest(?)) AND account_b IN (SELECT unnest(?))""",
-                [c.accounts, c.accounts])]
+            c.links = []
+            for a in c.accounts:
+                member_of.setdefault(a, set()).add(i)
+        # One read of the links for all campaigns: a query per campaign read them once per campaign.
+        linked = sorted(member_of)
+        for a, b, w, s in query("""SELECT account_a, account_b, weight, shared FROM account_links
+                                   WHERE account_a IN (SELECT unnest(?)) AND account_b IN (SELECT unnest(?))
+                                   ORDER BY account_a, account_b""", [linked, linked]):
+            for i in sorted(member_of[a] & member_of[b]):
+                scan.campaigns[i].links.append((a, b, _float(w) or 1.0, _shared(s)))
 
 
 def _buckets(hourly: dict[int, int]) -> tuple[list[tuple[int, int]], int]:
