@@ -169,3 +169,40 @@ def test_lone_account_needs_harvest_like_requests_not_only_machine_behaviour(har
                    AS score, '' AS reasons FROM exchanges""", [harvest_share])
         assemble_campaigns(ws, CampaignConfig())
         assert ws.sql("SELECT flagged FROM account_verdicts WHERE account_id = 'bot'").column(0)[0].as_py() is flagged
+
+
+def _diluted_scores(ws: Workspace, accounts: list[str], share: float = 0.3) -> None:
+    """Every account scores 0.3, and about `share` of its exchanges read as plain harvesting (0.95)."""
+    ws.backend.execute("CREATE OR REPLACE TABLE account_scores (account_id VARCHAR, score DOUBLE, reasons VARCHAR)")
+    ws.backend.execute("CREATE OR REPLACE TABLE account_features AS SELECT account_id, count(*) AS exchanges FROM exchanges GROUP BY 1")
+    ws.backend.execute("INSERT INTO account_scores SELECT unnest(?), 0.3, 'TEST'", [accounts])
+    ws.backend.execute("""CREATE OR REPLACE TABLE exchange_scores AS
+        SELECT request_id, account_id, CASE WHEN hash(request_id) % 1000 < ? THEN 0.95 ELSE 0.1 END AS score,
+               '' AS reasons FROM exchanges""", [int(share * 1000)])
+
+
+def test_diluted_coordinated_group_is_condemned_on_its_pooled_traffic():
+    world = World(seed=11)
+    proxy, fleet, agents = world.hydra(40), world.enterprise(20), world.background(40)
+    with Workspace.open(":memory:") as ws:
+        world.write(ws)
+        # the enterprise's keys are verified and bound to its organisation
+        ws.backend.execute("UPDATE accounts SET verified = starts_with(account_id, 'ent')")
+        build_linkage(ws)
+        _diluted_scores(ws, proxy + fleet + agents)
+        flagged = lambda ids: sum(r["flagged"] for r in ws.sql("SELECT account_id, flagged FROM account_verdicts")  # noqa: E731
+                                  .to_pylist() if r["account_id"] in set(ids))
+        assemble_campaigns(ws, CampaignConfig())
+        # a proxy network: no member alone is suspicious, but the dealt, co-hosted group harvests as a whole
+        assert flagged(proxy) >= len(proxy) - 2   # a member whose own sample is too clean may stay out
+        assert len({r["campaign_id"] for r in ws.sql("SELECT campaign_id FROM account_verdicts").to_pylist()
+                    if r["campaign_id"]}) == 1
+        assert flagged(fleet) == 0    # one verified organisation behind its gateway, same content
+        assert flagged(agents) == 0   # the same content without coordination (independent coding agents)
+        # the pooled rule is what condemns it: without it, the diluted members stay below every threshold
+        assemble_campaigns(ws, CampaignConfig(pool_min_harvest_share=1.0))
+        assert flagged(proxy) == 0
+        # and a group whose pooled traffic is only borderline stays unflagged
+        _diluted_scores(ws, proxy + fleet + agents, share=0.05)
+        assemble_campaigns(ws, CampaignConfig())
+        assert flagged(proxy) == 0

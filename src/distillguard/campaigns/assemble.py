@@ -31,19 +31,21 @@ SELECT s.account_id, s.score AS suspicion, coalesce(a.exchanges, 0) AS exchanges
        -- content evidence: the account's score, or, for a quiet account whose behaviour reads as a person's,
        -- the share of its own exchanges the exchange scorer calls harvesting
        CASE WHEN h.n >= {min_exchanges} THEN greatest(s.score, h.share) ELSE s.score END AS evidence,
-       coalesce(h.share, 0) AS harvest_share,
+       coalesce(h.share, 0) AS harvest_share, coalesce(h.n, 0) AS scored, coalesce(h.hits, 0) AS hits,
+       coalesce(h.sure, 0) AS sure,
        -- a verified account bound to an organisation: content alone (public benchmark prompts, its own
        -- heavy use) does not condemn it; shared infrastructure or synchrony with others still can
        coalesce(c.verified, false) AND c.org_id IS NOT NULL AS established, c.org_id
 FROM account_scores s LEFT JOIN account_features a USING (account_id) LEFT JOIN accounts c USING (account_id)
-LEFT JOIN (SELECT account_id, avg(CASE WHEN score >= 0.5 THEN 1.0 ELSE 0.0 END) AS share, count(*) AS n
+LEFT JOIN (SELECT account_id, avg(CASE WHEN score >= 0.5 THEN 1.0 ELSE 0.0 END) AS share, count(*) AS n,
+                  count(*) FILTER (WHERE score >= 0.5) AS hits, count(*) FILTER (WHERE score >= {sure_score}) AS sure
            FROM exchange_scores GROUP BY account_id) h USING (account_id)
 """
 
 _GROUP_SUMMARY = """
 CREATE OR REPLACE TABLE campaign_clusters AS
 WITH m AS (
-    SELECT g.cluster_id, g.account_id, s.evidence, s.exchanges, g.max_link,
+    SELECT g.cluster_id, g.account_id, s.evidence, s.exchanges, g.max_link, g.pooled, s.scored, s.hits, s.sure,
            l.dense_block IS NOT NULL AS dense, coalesce(y.synced, false) AS synced
     FROM _groups g JOIN _suspicion s USING (account_id)
     LEFT JOIN account_linkage l USING (account_id)
@@ -59,12 +61,15 @@ WITH m AS (
         SELECT g.cluster_id, s.org_id, count(*) AS n FROM _groups g JOIN _suspicion s USING (account_id)
         WHERE s.org_id IS NOT NULL GROUP BY g.cluster_id, s.org_id) GROUP BY cluster_id)
 SELECT cluster_id, count(*) AS n_accounts, sum(exchanges) AS exchanges,
-       -- log-weighted so one loud account cannot carry (or sink) the whole group
-       sum(evidence * ln(2 + exchanges)) / sum(ln(2 + exchanges)) AS content,
+       -- log-weighted so one loud account cannot carry (or sink) the whole group; a pooled group (see
+       -- _pooled_groups) is judged on its members' exchanges taken together
+       CASE WHEN bool_or(pooled) THEN sum(hits) / greatest(sum(scored), 1)
+            ELSE sum(evidence * ln(2 + exchanges)) / sum(ln(2 + exchanges)) END AS content,
        avg(least(max_link, 1.0)) AS link_strength, avg(synced::INT) AS sync_share,
        avg(dense::INT) AS dense_block_share,
        -- the share of the group inside its largest organisation
-       coalesce(any_value(o.top_org), 0) / count(*) AS org_share
+       coalesce(any_value(o.top_org), 0) / count(*) AS org_share,
+       bool_or(pooled) AS pooled, sum(sure) / greatest(sum(scored), 1) AS pooled_sure
 FROM m LEFT JOIN orgs o USING (cluster_id) GROUP BY cluster_id
 """
 
@@ -148,7 +153,48 @@ def _attach(groups: list[list[str]], strong: list[tuple], suspicion: dict[str, f
             groups[max(fit, key=fit.get)].append(account)
 
 
-def _groups(ws: Workspace, cfg: CampaignConfig) -> pa.Table:
+def _pooled_groups(ws: Workspace, cfg: CampaignConfig, taken: set[str]) -> tuple[list[list[str]], dict[str, float]]:
+    """Groups of diluted accounts that share hosting infrastructure, to be judged on their pooled traffic.
+
+    A proxy network mixes its harvesting with ordinary customers' requests on the same accounts, so no
+    member's own score is high enough to be grouped above. Each member still sends a visible share of
+    harvest-like requests; when several such accounts (none a verified organisation's key) share telling
+    infrastructure, the group is kept and later condemned only if its exchanges, taken together, hold
+    plainly harvest-like requests and its members are coordinated (see `assemble_campaigns`). Coding
+    agents reach similar harvest shares, but on borderline requests and without shared hosting.
+    """
+    pairs = ws.sql(f"""
+        WITH cand AS (SELECT account_id FROM _suspicion WHERE scored >= ? AND harvest_share >= ?),
+        ind AS (SELECT i.* FROM account_indicators i SEMI JOIN cand USING (account_id)
+                WHERE i.indicator_type IN ({', '.join(f"'{t}'" for t in INFRA_TYPES)})
+                  AND NOT starts_with(i.indicator_value, 'pivot:')),
+        small AS (SELECT indicator_type, indicator_value FROM ind GROUP BY ALL HAVING count(*) <= ?)
+        SELECT l.account_a, l.account_b, 1 - exp(sum(ln(1 - least(x.weight, 0.95)))) AS weight
+        FROM (SELECT l.account_a, l.account_b, l.weight FROM account_links l
+              SEMI JOIN cand ca ON ca.account_id = l.account_a SEMI JOIN cand cb ON cb.account_id = l.account_b
+              JOIN _suspicion a ON a.account_id = l.account_a JOIN _suspicion b ON b.account_id = l.account_b
+              -- two verified keys of one organisation share its gateway by design
+              WHERE l.weight >= ? AND NOT (a.established AND b.established AND a.org_id = b.org_id)) l
+        JOIN ind x ON x.account_id = l.account_a
+        JOIN ind y ON y.account_id = l.account_b AND y.indicator_type = x.indicator_type
+                   AND y.indicator_value = x.indicator_value
+        SEMI JOIN small ON small.indicator_type = x.indicator_type AND small.indicator_value = x.indicator_value
+        GROUP BY l.account_a, l.account_b ORDER BY l.account_a, l.account_b""",
+                   [cfg.share_min_exchanges, cfg.pool_min_member_share, cfg.max_indicator_accounts,
+                    cfg.min_link_weight]).to_pydict()
+    keep = [i for i, (a, b) in enumerate(zip(pairs["account_a"], pairs["account_b"]))
+            if a not in taken and b not in taken]
+    pairs = {k: [v[i] for i in keep] for k, v in pairs.items()}
+    if not pairs["account_a"]:
+        return [], {}
+    strength: dict[str, float] = {}
+    for a, b, w in zip(pairs["account_a"], pairs["account_b"], pairs["weight"]):
+        strength[a], strength[b] = max(strength.get(a, 0), w), max(strength.get(b, 0), w)
+    groups = _components(pairs, None, max(cfg.min_accounts, cfg.pool_min_accounts), cfg.resolution)
+    return groups, strength
+
+
+def _groups(ws: Workspace, cfg: CampaignConfig) -> dict:
     """Groups of suspicious accounts: first by shared infrastructure or synchrony, then by content.
 
     Two operations may send the same public prompts, so a shared template alone must not merge
@@ -203,40 +249,83 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> pa.Table:
     strength = {}
     for a, b, w in strong:
         strength[a], strength[b] = max(strength.get(a, 0), w), max(strength.get(b, 0), w)
-    rows = {"cluster_id": [], "account_id": [], "max_link": []}
+    rows = {"cluster_id": [], "account_id": [], "max_link": [], "pooled": []}
     for ids in groups:
-        cluster = "c_" + hashlib.md5(ids[0].encode()).hexdigest()[:16]
-        for account in ids:
-            rows["cluster_id"].append(cluster)
-            rows["account_id"].append(account)
-            rows["max_link"].append(strength.get(account, 0.0))
-    return pa.table(rows, schema=pa.schema([("cluster_id", pa.string()), ("account_id", pa.string()),
-                                            ("max_link", pa.float64())]))
+        _add_group(rows, ids, strength, False)
+    return rows
 
 
-def assemble_campaigns(ws: Workspace, config: CampaignConfig | None = None) -> int:
-    """Write `campaign_clusters` and `account_verdicts`; return the number of campaigns."""
-    cfg = config or CampaignConfig()
+def _add_group(rows: dict, ids: list[str], strength: dict[str, float], pooled: bool) -> None:
+    cluster = "c_" + hashlib.md5(ids[0].encode()).hexdigest()[:16]
+    for account in ids:
+        rows["cluster_id"].append(cluster)
+        rows["account_id"].append(account)
+        rows["max_link"].append(strength.get(account, 0.0))
+        rows["pooled"].append(pooled)
+
+
+def _load_groups(ws: Workspace, rows: dict) -> None:
+    table = pa.table(rows, schema=pa.schema([("cluster_id", pa.string()), ("account_id", pa.string()),
+                                             ("max_link", pa.float64()), ("pooled", pa.bool_())]))
     db = ws.backend
-    db.execute(_SUSPICION.format(min_exchanges=int(cfg.share_min_exchanges)))
-    db.register_arrow("_groups_arrow", _groups(ws, cfg))
+    db.register_arrow("_groups_arrow", table)
     db.execute("CREATE OR REPLACE TEMP TABLE _groups AS SELECT * FROM _groups_arrow")
     db.unregister("_groups_arrow")
+
+
+def _judge(ws: Workspace, cfg: CampaignConfig) -> None:
+    """Summarise each group in `campaign_clusters` and decide whether it is a campaign."""
+    db = ws.backend
     db.execute(_GROUP_SUMMARY)
     # One rewrite instead of ALTER/UPDATE, so engines without UPDATE (Spark's catalog) run it too.
     db.execute("""
         CREATE OR REPLACE TABLE campaign_clusters AS
         -- one organisation's keys share its card, office and cloud by design: when a group is mostly one
         -- organisation, that sharing is no sign of strangers coordinating, so only plain harvesting condemns it
-        SELECT *, content >= CASE WHEN org_share >= ? THEN ? ELSE ? END AND coordination >= ? AND score >= ?
-                  AS is_campaign
+        SELECT *, CASE WHEN pooled
+                       -- diluted accounts on shared hosting: condemned together when their pooled traffic holds
+                       -- plainly harvest-like requests and they act in concert
+                       THEN content >= ? AND pooled_sure >= ? AND coordination >= ? AND org_share < ?
+                       ELSE content >= CASE WHEN org_share >= ? THEN ? ELSE ? END AND coordination >= ? AND score >= ?
+                  END AS is_campaign
         FROM (SELECT *, sqrt(greatest(content, 0) * greatest(coordination, 0)) AS score
               FROM (SELECT *,
                            -- noisy-OR: any one strong form of coordination is enough, several reinforce
                            1 - (1 - least(sync_share, 1)) * (1 - least(dense_block_share, 1))
                              * (1 - least(link_strength, 1)) AS coordination
                     FROM campaign_clusters))""",
-               [cfg.org_min_share, cfg.org_min_content, cfg.min_content, cfg.min_coordination, cfg.min_score])
+               [cfg.pool_min_harvest_share, cfg.pool_min_sure_share, cfg.pool_min_coordination, cfg.org_min_share,
+                cfg.org_min_share, cfg.org_min_content, cfg.min_content, cfg.min_coordination, cfg.min_score])
+
+
+def assemble_campaigns(ws: Workspace, config: CampaignConfig | None = None) -> int:
+    """Write `campaign_clusters` and `account_verdicts`; return the number of campaigns."""
+    cfg = config or CampaignConfig()
+    db = ws.backend
+    db.execute(_SUSPICION.format(min_exchanges=int(cfg.share_min_exchanges), sure_score=float(cfg.pool_sure_score)))
+    rows = _groups(ws, cfg)
+    _load_groups(ws, rows)
+    _judge(ws, cfg)
+    # Diluted accounts outside any campaign may still form one when pooled (see _pooled_groups); they leave
+    # the uncondemned groups they were in, and every group is judged again.
+    condemned = set(ws.sql("""SELECT g.account_id FROM _groups g JOIN campaign_clusters k USING (cluster_id)
+                              WHERE k.is_campaign""").to_pydict()["account_id"])
+    pooled, pooled_strength = _pooled_groups(ws, cfg, condemned)
+    if pooled:
+        moved = {a for g in pooled for a in g}
+        kept: dict[str, list[str]] = {}
+        for cluster, account in zip(rows["cluster_id"], rows["account_id"]):
+            kept.setdefault(cluster, []).append(account)
+        strength = dict(zip(rows["account_id"], rows["max_link"]))
+        rows = {k: [] for k in rows}
+        for ids in kept.values():
+            rest = [a for a in ids if a not in moved]
+            if len(rest) >= cfg.min_accounts:
+                _add_group(rows, rest, strength, False)
+        for ids in pooled:
+            _add_group(rows, ids, pooled_strength, True)
+        _load_groups(ws, rows)
+        _judge(ws, cfg)
     db.execute("""
         CREATE OR REPLACE TABLE account_verdicts AS
         SELECT s.account_id,

@@ -27,6 +27,14 @@ class CampaignConfig:
     solo_min_score: float = 0.97
     solo_min_exchanges: int = 200
     solo_min_harvest_share: float = 0.5  # ... and most of its own requests score as harvesting
+    # A diluted group: accounts (no verified organisation's keys) that each send a visible share of
+    # harvest-like requests among ordinary ones, held together by shared infrastructure, judged as a whole.
+    pool_min_member_share: float = 0.15   # each member's own harvest share (with share_min_exchanges exchanges)
+    pool_min_accounts: int = 5            # several accounts, not a household
+    pool_sure_score: float = 0.9          # an exchange scored this high is plainly harvesting
+    pool_min_harvest_share: float = 0.25  # pooled share of the group's exchanges scored >= 0.5 ...
+    pool_min_sure_share: float = 0.1      # ... and pooled share scored >= pool_sure_score
+    pool_min_coordination: float = 0.6    # the group's coordination (sync, dense blocks, link strength)
     evidence_lines: int = 8
 
     def __post_init__(self) -> None:
