@@ -163,35 +163,21 @@ def _pooled_groups(ws: Workspace, cfg: CampaignConfig, taken: set[str]) -> tuple
     plainly harvest-like requests and its members are coordinated (see `assemble_campaigns`). Coding
     agents reach similar harvest shares, but on borderline requests and without shared hosting.
     """
-    pairs = ws.sql(f"""
-        WITH cand AS (SELECT account_id FROM _suspicion WHERE scored >= ? AND harvest_share >= ?),
-        ind AS (SELECT i.* FROM account_indicators i SEMI JOIN cand USING (account_id)
-                WHERE i.indicator_type IN ({', '.join(f"'{t}'" for t in INFRA_TYPES)})
-                  AND NOT starts_with(i.indicator_value, 'pivot:')),
-        small AS (SELECT indicator_type, indicator_value FROM ind GROUP BY ALL HAVING count(*) <= ?)
-        SELECT l.account_a, l.account_b, 1 - exp(sum(ln(1 - least(x.weight, 0.95)))) AS weight
-        FROM (SELECT l.account_a, l.account_b, l.weight FROM account_links l
-              SEMI JOIN cand ca ON ca.account_id = l.account_a SEMI JOIN cand cb ON cb.account_id = l.account_b
-              JOIN _suspicion a ON a.account_id = l.account_a JOIN _suspicion b ON b.account_id = l.account_b
-              -- two verified keys of one organisation share its gateway by design
-              WHERE l.weight >= ? AND NOT (a.established AND b.established AND a.org_id = b.org_id)) l
-        JOIN ind x ON x.account_id = l.account_a
-        JOIN ind y ON y.account_id = l.account_b AND y.indicator_type = x.indicator_type
-                   AND y.indicator_value = x.indicator_value
-        SEMI JOIN small ON small.indicator_type = x.indicator_type AND small.indicator_value = x.indicator_value
-        GROUP BY l.account_a, l.account_b ORDER BY l.account_a, l.account_b""",
-                   [cfg.share_min_exchanges, cfg.pool_min_member_share, cfg.max_indicator_accounts,
-                    cfg.min_link_weight]).to_pydict()
+    pairs = _infra_pairs(
+        ws, cfg, "SELECT account_id FROM _suspicion WHERE scored >= ? AND harvest_share >= ?",
+        [cfg.share_min_exchanges, cfg.pool_min_member_share],
+        """SELECT l.account_a, l.account_b FROM account_links l
+           JOIN _suspicion a ON a.account_id = l.account_a JOIN _suspicion b ON b.account_id = l.account_b
+           -- two verified keys of one organisation share its gateway by design
+           WHERE l.weight >= ? AND NOT (a.established AND b.established AND a.org_id = b.org_id)""",
+        [cfg.min_link_weight])
     keep = [i for i, (a, b) in enumerate(zip(pairs["account_a"], pairs["account_b"]))
             if a not in taken and b not in taken]
     pairs = {k: [v[i] for i in keep] for k, v in pairs.items()}
     if not pairs["account_a"]:
         return [], {}
-    strength: dict[str, float] = {}
-    for a, b, w in zip(pairs["account_a"], pairs["account_b"], pairs["weight"]):
-        strength[a], strength[b] = max(strength.get(a, 0), w), max(strength.get(b, 0), w)
     groups = _components(pairs, None, max(cfg.min_accounts, cfg.pool_min_accounts), cfg.resolution)
-    return groups, strength
+    return groups, _max_link(zip(pairs["account_a"], pairs["account_b"], pairs["weight"]))
 
 
 def _groups(ws: Workspace, cfg: CampaignConfig) -> dict:
@@ -209,22 +195,8 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> dict:
           -- two verified keys of one organisation share its card, office and cloud by design
           AND NOT (a.established AND b.established AND a.org_id = b.org_id)""",
                [cfg.min_link_weight, cfg.min_suspicion, cfg.min_suspicion])
-    infra = ws.sql(f"""
-        WITH ind AS (
-            SELECT i.* FROM account_indicators i JOIN _suspicion s USING (account_id)
-            WHERE s.suspicion >= ? AND i.indicator_type IN ({', '.join(f"'{t}'" for t in INFRA_TYPES)})
-              -- every fast adopter pivots to a new model at once: that is evidence, not an identity
-              AND NOT starts_with(i.indicator_value, 'pivot:')),
-        small AS (SELECT indicator_type, indicator_value FROM ind GROUP BY ALL HAVING count(*) <= ?)
-        -- weighed by the shared infrastructure alone (noisy-OR over it): harvesters of different operations
-        -- send the same public prompts, so content must not pull their accounts into one group
-        SELECT s.account_a, s.account_b, 1 - exp(sum(ln(1 - least(x.weight, 0.95)))) AS weight
-        FROM _strong s
-        JOIN ind x ON x.account_id = s.account_a
-        JOIN ind y ON y.account_id = s.account_b AND y.indicator_type = x.indicator_type
-                   AND y.indicator_value = x.indicator_value
-        SEMI JOIN small ON small.indicator_type = x.indicator_type AND small.indicator_value = x.indicator_value
-        GROUP BY s.account_a, s.account_b ORDER BY s.account_a, s.account_b""", [cfg.min_suspicion, cfg.max_indicator_accounts]).to_pydict()
+    infra = _infra_pairs(ws, cfg, "SELECT account_id FROM _suspicion WHERE suspicion >= ?", [cfg.min_suspicion],
+                         "SELECT account_a, account_b FROM _strong", [])
     accounts = ws.sql("SELECT account_id, suspicion, evidence, established FROM _suspicion").to_pydict()
     suspicion = dict(zip(accounts["account_id"], accounts["suspicion"]))
     evidence = dict(zip(accounts["account_id"], accounts["evidence"]))
@@ -246,13 +218,44 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> dict:
     strong = list(zip(content["account_a"], content["account_b"], content["weight"]))
     _attach(groups, strong, suspicion, cfg.attach_min_score, profiles,
             {frozenset(p) for p in zip(infra["account_a"], infra["account_b"])}, cfg.content_min_focus)
-    strength = {}
-    for a, b, w in strong:
-        strength[a], strength[b] = max(strength.get(a, 0), w), max(strength.get(b, 0), w)
+    strength = _max_link(strong)
     rows = {"cluster_id": [], "account_id": [], "max_link": [], "pooled": []}
     for ids in groups:
         _add_group(rows, ids, strength, False)
     return rows
+
+
+def _infra_pairs(ws: Workspace, cfg: CampaignConfig, holders: str, holders_params: list, pairs: str,
+                 pairs_params: list) -> dict:
+    """The pairs of `pairs` (account_a, account_b) weighed by the telling infrastructure both accounts hold,
+    among the accounts of `holders` (account_id): a noisy-OR over it, ordered for Leiden.
+
+    Weighed by the shared infrastructure alone: harvesters of different operations send the same public
+    prompts, so content must not pull their accounts into one group. Indicators on more than
+    `max_indicator_accounts` of the holders are too common to tell."""
+    return ws.sql(f"""
+        WITH ind AS (
+            SELECT i.* FROM account_indicators i SEMI JOIN ({holders}) h ON h.account_id = i.account_id
+            WHERE i.indicator_type IN ({', '.join(f"'{t}'" for t in INFRA_TYPES)})
+              -- every fast adopter pivots to a new model at once: that is evidence, not an identity
+              AND NOT starts_with(i.indicator_value, 'pivot:')),
+        small AS (SELECT indicator_type, indicator_value FROM ind GROUP BY ALL HAVING count(*) <= ?)
+        SELECT s.account_a, s.account_b, 1 - exp(sum(ln(1 - least(x.weight, 0.95)))) AS weight
+        FROM ({pairs}) s
+        JOIN ind x ON x.account_id = s.account_a
+        JOIN ind y ON y.account_id = s.account_b AND y.indicator_type = x.indicator_type
+                   AND y.indicator_value = x.indicator_value
+        SEMI JOIN small ON small.indicator_type = x.indicator_type AND small.indicator_value = x.indicator_value
+        GROUP BY s.account_a, s.account_b ORDER BY s.account_a, s.account_b""",
+                  [*holders_params, cfg.max_indicator_accounts, *pairs_params]).to_pydict()
+
+
+def _max_link(pairs) -> dict[str, float]:
+    """Each account's heaviest link among (a, b, weight) pairs."""
+    strength: dict[str, float] = {}
+    for a, b, w in pairs:
+        strength[a], strength[b] = max(strength.get(a, 0), w), max(strength.get(b, 0), w)
+    return strength
 
 
 def _add_group(rows: dict, ids: list[str], strength: dict[str, float], pooled: bool) -> None:
