@@ -206,3 +206,40 @@ def test_diluted_coordinated_group_is_condemned_on_its_pooled_traffic():
         _diluted_scores(ws, proxy + fleet + agents, share=0.05)
         assemble_campaigns(ws, CampaignConfig())
         assert flagged(proxy) == 0
+
+
+@pytest.mark.parametrize("plain_share, flagged", [(0.0, False), (0.4, True)])
+def test_content_alone_groups_only_accounts_that_plainly_harvest(plain_share, flagged):
+    # Accounts linked only by shared templates (residential IPs, own cards): users of one coding tool
+    # send its templates and many borderline requests; a low-and-slow operation sends unmistakable ones too.
+    world = World(seed=5, days=30)
+    quiet = world.low_and_slow(5)
+    with Workspace.open(":memory:") as ws:
+        world.write(ws)
+        build_linkage(ws)
+        ws.backend.execute("CREATE OR REPLACE TABLE account_scores AS SELECT unnest(?) AS account_id, 0.7 AS score, '' AS reasons",
+                           [quiet])
+        ws.backend.execute("CREATE OR REPLACE TABLE account_features AS SELECT account_id, count(*) AS exchanges FROM exchanges GROUP BY 1")
+        ws.backend.execute("""CREATE OR REPLACE TABLE exchange_scores AS
+            SELECT request_id, account_id, CASE WHEN hash(request_id) % 1000 < ? THEN 0.95 ELSE 0.7 END AS score,
+                   '' AS reasons FROM exchanges""", [int(plain_share * 1000)])
+        assemble_campaigns(ws, CampaignConfig())
+        verdicts = ws.sql("SELECT flagged FROM account_verdicts").column(0).to_pylist()
+        assert verdicts == [flagged] * len(quiet)
+
+
+def test_large_sparse_operation_is_one_group_and_a_bridge_joins_nothing():
+    import random
+
+    from distillguard.campaigns.assemble import _components
+
+    r = random.Random(1)
+    # 80 accounts, each sharing infrastructure (weight 0.6) with 60% of the others: one hydra
+    hydra = [f"h{i:02d}" for i in range(80)]
+    pairs = [(a, b, 0.6) for i, a in enumerate(hydra) for b in hydra[i + 1:] if r.random() < 0.6]
+    # two tight rings of ten joined by a single strong link: two operations
+    rings = [[f"{p}{i}" for i in range(10)] for p in "xy"]
+    pairs += [(a, b, 0.9) for ring in rings for i, a in enumerate(ring) for b in ring[i + 1:]] + [("x0", "y0", 0.9)]
+    groups = _components({"account_a": [p[0] for p in pairs], "account_b": [p[1] for p in pairs],
+                          "weight": [p[2] for p in pairs]}, None, 3, CampaignConfig().resolution)
+    assert sorted(map(sorted, groups)) == sorted([hydra, *rings])

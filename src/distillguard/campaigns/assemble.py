@@ -197,18 +197,25 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> dict:
                [cfg.min_link_weight, cfg.min_suspicion, cfg.min_suspicion])
     infra = _infra_pairs(ws, cfg, "SELECT account_id FROM _suspicion WHERE suspicion >= ?", [cfg.min_suspicion],
                          "SELECT account_a, account_b FROM _strong", [])
-    accounts = ws.sql("SELECT account_id, suspicion, evidence, established FROM _suspicion").to_pydict()
+    accounts = ws.sql("""SELECT account_id, suspicion, evidence, established,
+                                -- the share of its own requests that are plainly harvesting, where it has enough
+                                CASE WHEN scored >= ? THEN sure / scored ELSE 1.0 END AS plain
+                         FROM _suspicion""", [cfg.share_min_exchanges]).to_pydict()
     suspicion = dict(zip(accounts["account_id"], accounts["suspicion"]))
     evidence = dict(zip(accounts["account_id"], accounts["evidence"]))
+    plain = dict(zip(accounts["account_id"], accounts["plain"]))
     established = {a for a, e in zip(accounts["account_id"], accounts["established"]) if e}
     groups = _components(infra, None, cfg.min_accounts, cfg.resolution)
     grouped = {a for g in groups for a in g}
     # Ordered: Leiden's result depends on the order vertices and edges arrive in.
     content = ws.sql("SELECT account_a, account_b, weight FROM _strong ORDER BY account_a, account_b").to_pydict()
     db.execute("DROP TABLE _strong")
-    # Without shared infrastructure, content is the only evidence: it must be strong on both sides.
+    # Without shared infrastructure, content is the only evidence: it must be strong on both sides, and
+    # plain. Users of one coding tool share its prompt templates and send many borderline requests, as an
+    # agentic harvester does; the harvester's own traffic holds a clear share of unmistakable ones.
     loners = {a for a in set(content["account_a"]) | set(content["account_b"])
-              if a not in grouped and a not in established and evidence[a] >= cfg.content_min_suspicion}
+              if a not in grouped and a not in established and evidence[a] >= cfg.content_min_suspicion
+              and plain[a] >= cfg.content_min_sure}
     keep = [i for i, (a, b) in enumerate(zip(content["account_a"], content["account_b"])) if a in loners and b in loners]
     profiles = _capability_profiles(ws)
     by_content = _components({k: [v[i] for i in keep] for k, v in content.items()}, loners, cfg.min_accounts,
