@@ -1,6 +1,7 @@
 """Campaign verdicts on hand-built worlds: every trap stays unflagged, every campaign shape is caught."""
 
 import csv
+from datetime import timedelta
 import json
 
 import pytest
@@ -8,14 +9,14 @@ import pytest
 from distillguard.campaigns import CampaignConfig, assemble_campaigns, write_scan_output
 from distillguard.linkage import build_linkage
 from distillguard.workspace import Workspace
-from tests.linkage.worlds import World
+from tests.linkage.worlds import T0, World
 
 # How harvest-like each group's own traffic reads (what the scorers would say).
 CONTENT = {"hydra": 0.75, "slow": 0.6, "ent": 0.1, "class": 0.05, "cgnat": 0.05, "bg": 0.05}
 
 
-def _scores(ws: Workspace, world: World, groups: dict[str, list[str]]) -> None:
-    content = {a: CONTENT[g] for g, ids in groups.items() for a in ids}
+def _scores(ws: Workspace, world: World, groups: dict[str, list[str]], levels: dict[str, float] = CONTENT) -> None:
+    content = {a: levels[g] for g, ids in groups.items() for a in ids}
     ws.backend.execute("CREATE OR REPLACE TABLE account_scores (account_id VARCHAR, score DOUBLE, reasons VARCHAR)")
     ws.backend.execute("CREATE OR REPLACE TABLE exchange_scores (request_id VARCHAR, account_id VARCHAR, score DOUBLE, reasons VARCHAR)")
     ws.backend.execute("CREATE OR REPLACE TABLE account_features AS SELECT account_id, count(*) AS exchanges FROM exchanges GROUP BY 1")
@@ -150,10 +151,6 @@ def test_content_alone_does_not_attach_a_loner_outside_the_groups_focus():
 
 @pytest.mark.parametrize("harvest_share, flagged", [(0.0, False), (0.8, True)])
 def test_lone_account_needs_harvest_like_requests_not_only_machine_behaviour(harvest_share, flagged):
-    from datetime import timedelta
-
-    from tests.linkage.worlds import T0
-
     world = World(seed=7)
     bot = world.account("bot", T0)
     ip = world.home_ip()
@@ -243,3 +240,30 @@ def test_large_sparse_operation_is_one_group_and_a_bridge_joins_nothing():
     groups = _components({"account_a": [p[0] for p in pairs], "account_b": [p[1] for p in pairs],
                           "weight": [p[2] for p in pairs]}, None, 3, CampaignConfig().resolution)
     assert sorted(map(sorted, groups)) == sorted([hydra, *rings])
+
+
+def test_accounts_on_a_campaigns_own_infrastructure_join_it():
+    world = World(seed=3)
+    hydra = world.hydra(40)
+    # a spare key on one of the operation's cards, that has sent one clean request from home
+    spare = world.account("spare", T0, card="pf_hy0")
+    world.request(spare, T0 + timedelta(days=1), world.home_ip())
+    # a verified organisation's key on another of its cards: never taken in on that alone
+    org = world.account("orgkey", T0, card="pf_hy1", org="org_x")
+    world.request(org, T0 + timedelta(days=1), world.home_ip())
+    # many strangers behind one of its exit IPs: the operation is a minority of that IP's users
+    cafe = [world.account(f"cafe{i:02d}", T0) for i in range(60)]
+    for i, a in enumerate(cafe):
+        world.request(a, T0 + timedelta(days=1, minutes=i), "45.77.10.20")
+    with Workspace.open(":memory:") as ws:
+        world.write(ws)
+        ws.backend.execute("UPDATE accounts SET verified = account_id = 'orgkey'")
+        build_linkage(ws)
+        _scores(ws, world, {"hydra": hydra, "spare": [spare], "org": [org], "cafe": cafe},
+                {**CONTENT, "spare": 0.05, "org": 0.05, "cafe": 0.05})
+        assemble_campaigns(ws, CampaignConfig())
+        rows = {r["account_id"]: r for r in ws.sql("SELECT * FROM account_verdicts").to_pylist()}
+    campaign = rows[hydra[0]]["campaign_id"]
+    assert campaign and rows[spare]["campaign_id"] == campaign and rows[spare]["flagged"]
+    assert "CAMPAIGN_INFRASTRUCTURE" in rows[spare]["reasons"]
+    assert not rows[org]["flagged"] and not any(rows[a]["flagged"] for a in cafe)

@@ -25,6 +25,9 @@ from .config import CampaignConfig
 # so broad that they say nothing: ASNs and user agents are left out).
 INFRA_TYPES = ("ip", "payment", "org_id", "signup_ip", "created_burst", "sync", "email_domain")
 
+# An operation's own infrastructure: what it pays and signs up with, and the addresses it sends from.
+OWN_TYPES = ("ip", "payment", "signup_ip", "created_burst")
+
 _SUSPICION = """
 CREATE OR REPLACE TEMP TABLE _suspicion AS
 SELECT s.account_id, s.score AS suspicion, coalesce(a.exchanges, 0) AS exchanges,
@@ -308,6 +311,34 @@ def _judge(ws: Workspace, cfg: CampaignConfig) -> None:
                 cfg.org_min_share, cfg.org_min_content, cfg.min_content, cfg.min_coordination, cfg.min_score])
 
 
+def _extend(ws: Workspace, cfg: CampaignConfig) -> None:
+    """Accounts on a condemned campaign's own infrastructure join it, whatever their own traffic says.
+
+    A card, sign-up address, creation burst or client IP that a campaign's members hold, and that few
+    others hold (at least `extend_min_share` of its holders are members), is the operation's own: an
+    account on it is one of its accounts, however little it has sent yet (a spare key, a fresh sign-up).
+    A verified organisation's key is never taken in this way. Writes `_extended` (account_id, cluster_id)
+    and moves those accounts into their campaign in `_groups`."""
+    db = ws.backend
+    db.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _extended AS
+        WITH members AS (SELECT g.account_id, g.cluster_id FROM _groups g JOIN campaign_clusters k USING (cluster_id)
+                         WHERE k.is_campaign),
+        ind AS (SELECT DISTINCT account_id, indicator_type, indicator_value FROM account_indicators
+                WHERE indicator_type IN ({', '.join(f"'{t}'" for t in OWN_TYPES)})),
+        owned AS (SELECT i.indicator_type, i.indicator_value, m.cluster_id, count(*) AS k
+                  FROM ind i JOIN members m USING (account_id) GROUP BY ALL HAVING count(*) >= ?),
+        own AS (SELECT o.* FROM owned o JOIN ind i USING (indicator_type, indicator_value)
+                GROUP BY ALL HAVING any_value(o.k) >= ? * count(*))
+        SELECT i.account_id, arg_max(o.cluster_id, o.k) AS cluster_id
+        FROM ind i JOIN own o USING (indicator_type, indicator_value) JOIN _suspicion s USING (account_id)
+        WHERE NOT s.established AND i.account_id NOT IN (SELECT account_id FROM members)
+        GROUP BY i.account_id""", [cfg.extend_min_members, cfg.extend_min_share])
+    db.execute("""CREATE OR REPLACE TEMP TABLE _groups AS
+                  SELECT * FROM _groups WHERE account_id NOT IN (SELECT account_id FROM _extended)
+                  UNION ALL SELECT cluster_id, account_id, 0.0 AS max_link, false AS pooled FROM _extended""")
+
+
 def assemble_campaigns(ws: Workspace, config: CampaignConfig | None = None) -> int:
     """Write `campaign_clusters` and `account_verdicts`; return the number of campaigns."""
     cfg = config or CampaignConfig()
@@ -336,6 +367,7 @@ def assemble_campaigns(ws: Workspace, config: CampaignConfig | None = None) -> i
             _add_group(rows, ids, pooled_strength, True)
         _load_groups(ws, rows)
         _judge(ws, cfg)
+    _extend(ws, cfg)
     db.execute("""
         CREATE OR REPLACE TABLE account_verdicts AS
         SELECT s.account_id,
@@ -347,10 +379,12 @@ def assemble_campaigns(ws: Workspace, config: CampaignConfig | None = None) -> i
                CASE WHEN k.is_campaign THEN 'camp-' || substr(k.cluster_id, 3) END AS campaign_id,
                g.cluster_id,
                concat_ws(';', CASE WHEN k.is_campaign THEN 'CAMPAIGN_MEMBER' END,
+                         CASE WHEN x.account_id IS NOT NULL THEN 'CAMPAIGN_INFRASTRUCTURE' END,
                          nullif(r.reasons, '')) AS reasons
         FROM _suspicion s
         JOIN account_scores r USING (account_id)
         LEFT JOIN _groups g USING (account_id)
-        LEFT JOIN campaign_clusters k ON k.cluster_id = g.cluster_id""",
+        LEFT JOIN campaign_clusters k ON k.cluster_id = g.cluster_id
+        LEFT JOIN _extended x USING (account_id)""",
                [cfg.solo_min_score, cfg.solo_min_exchanges, cfg.solo_min_harvest_share])
     return int(db.scalar("SELECT count(*) FROM campaign_clusters WHERE is_campaign"))

@@ -33,9 +33,12 @@ class CampaignConfig:
     pool_min_member_share: float = 0.15   # each member's own harvest share (with share_min_exchanges exchanges)
     pool_min_accounts: int = 5            # several accounts, not a household
     pool_sure_score: float = 0.9          # an exchange scored this high is plainly harvesting
-    pool_min_harvest_share: float = 0.25  # pooled share of the group's exchanges scored >= 0.5 ...
+    pool_min_harvest_share: float = 0.2   # pooled share of the group's exchanges scored >= 0.5 ...
     pool_min_sure_share: float = 0.1      # ... and pooled share scored >= pool_sure_score
     pool_min_coordination: float = 0.6    # the group's coordination (sync, dense blocks, link strength)
+    # A campaign takes in accounts on its own infrastructure: held by this many members...
+    extend_min_members: int = 3
+    extend_min_share: float = 0.5         # ... who are at least this share of all its holders
     evidence_lines: int = 8
 
     def __post_init__(self) -> None:
