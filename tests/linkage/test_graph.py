@@ -1,35 +1,14 @@
-"""Graph machinery: SQL components against igraph, the hub guard, dense-block peeling, the config."""
+"""Graph machinery: the hub guard, dense-block peeling, the config (SQL components against igraph, on
+every backend: tests/workspace/test_backend_parity.py)."""
 
-import random
 from datetime import timedelta
 
-import igraph as ig
 import numpy as np
-import pyarrow as pa
 import pytest
 
 from distillguard.linkage import LinkageConfig, build_linkage, components
 from distillguard.linkage.dense import peel
 from tests.linkage.worlds import T0
-
-
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_label_propagation_components_equal_igraphs(mem_ws, seed):
-    r = random.Random(seed)
-    n = 400
-    edges = {tuple(sorted(r.sample(range(n), 2))) for _ in range(330)}
-    edges |= {(i, i + 1) for i in range(n - 60, n - 1)}  # a long path: many hops for the labels to travel
-    names = [f"n{i:04d}" for i in range(n)]
-    mem_ws.backend.register_arrow("g", pa.table({"a": [names[a] for a, _ in edges], "b": [names[b] for _, b in edges]}))
-    steps = components(mem_ws, "SELECT a, b FROM g", "cc")
-    ours = {}
-    for row in mem_ws.sql("SELECT node, label FROM cc").to_pylist():
-        ours.setdefault(row["label"], set()).add(row["node"])
-    graph = ig.Graph(n=n, edges=sorted(edges))
-    theirs = [{names[v] for v in comp} for comp in graph.connected_components() if len(comp) > 1]
-    assert sorted(map(sorted, ours.values())) == sorted(map(sorted, theirs))
-    assert all(label == min(members) for label, members in ours.items())
-    assert steps < 20  # pointer jumping: far fewer steps than the 59-hop path
 
 
 def test_hub_ip_of_3000_accounts_creates_bounded_edges(mem_ws, world):
