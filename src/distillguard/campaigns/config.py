@@ -15,7 +15,7 @@ class CampaignConfig:
     min_score: float = 0.5              # geometric mean of content and coordination
     min_accounts: int = 3               # two accounts that share a household IP are not an operation
     min_suspicion: float = 0.4          # accounts below this never join a group
-    attach_min_score: float = 0.95      # a lone account this suspicious joins the group it links to most
+    attach_min_score: float = 0.97      # a lone account this suspicious joins the group it links to most
     min_link_weight: float = 0.6        # links weaker than this do not join accounts
     max_indicator_accounts: int = 200   # an indicator on more suspicious accounts is too broad to group by
     resolution: float = 0.25            # Leiden CPM: a group's infrastructure links must average this weight
