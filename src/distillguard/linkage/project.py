@@ -131,18 +131,32 @@ def write_links(ws: Workspace, cfg: LinkageConfig) -> int:
             SELECT p.a, p.b, unnest(array_intersect(x.ids, y.ids)) AS iid
             FROM {PAIRS} p JOIN _linkage_held x ON x.account_id = p.a JOIN _linkage_held y ON y.account_id = p.b)
         {part.format(rows="SELECT h.a, h.b, s.grp, s.weight AS w, s.named FROM both_hold h JOIN _linkage_sup s ON s.iid = h.iid")}""")
-    ws.backend.execute(f"""
-        CREATE OR REPLACE TABLE account_links AS
+    ws.backend.execute("""
+        CREATE OR REPLACE TABLE _linkage_groups AS
         WITH parts AS (  -- a join, not a union and a second aggregate: Spark 4.0 fails on that plan
             SELECT coalesce(x.a, y.a) AS a, coalesce(x.b, y.b) AS b, coalesce(x.grp, y.grp) AS grp,
                    coalesce(x.lw, 0) + coalesce(y.lw, 0) AS lw, greatest(x.best, y.best) AS best
-            FROM _linkage_seeded x FULL OUTER JOIN _linkage_supported y ON y.a = x.a AND y.b = x.b AND y.grp = x.grp),
-        g AS (
-            SELECT p.a, p.b, least(t.cap, 1 - exp(p.lw)) AS gw, p.best
-            FROM parts p JOIN (SELECT DISTINCT grp, cap FROM _linkage_type) t ON t.grp = p.grp)
-        SELECT a AS account_a, b AS account_b, round(sum(gw), 6) AS weight,
-               list(substr(best, 12) ORDER BY gw DESC, best DESC)[1:{int(cfg.shared_top)}] AS shared
-        FROM g GROUP BY a, b HAVING sum(gw) >= {float(cfg.min_link_weight)}""")
+            FROM _linkage_seeded x FULL OUTER JOIN _linkage_supported y ON y.a = x.a AND y.b = x.b AND y.grp = x.grp)
+        SELECT p.a, p.b, least(t.cap, 1 - exp(p.lw)) AS gw, p.best
+        FROM parts p JOIN (SELECT DISTINCT grp, cap FROM _linkage_type) t ON t.grp = p.grp""")
+    # The heaviest groups' indicators by rank and one column per rank, not an ordered list aggregate: that
+    # keeps a sorted list per pair in memory and cannot spill (out of memory at 16M with a 5 GB cap).
+    top = int(cfg.shared_top)
+    ranks = ", ".join(f"max(CASE WHEN pos = {i} THEN named END) AS s{i}" for i in range(1, top + 1))
+    ws.backend.execute(f"""
+        CREATE OR REPLACE TABLE account_links AS
+        WITH w AS (SELECT a, b, sum(gw) AS weight FROM _linkage_groups GROUP BY a, b
+                   HAVING sum(gw) >= {float(cfg.min_link_weight)}),
+        r AS (SELECT g.a, g.b, substr(g.best, 12) AS named,
+                     row_number() OVER (PARTITION BY g.a, g.b ORDER BY g.gw DESC, g.best DESC) AS pos
+              FROM _linkage_groups g SEMI JOIN w ON w.a = g.a AND w.b = g.b),
+        s AS (SELECT a, b, {ranks} FROM r WHERE pos <= {top} GROUP BY a, b)
+        -- concat_ws skips the ranks a pair lacks; chr(31), the unit separator, splits them (a name holding one
+        -- would show as two)
+        SELECT w.a AS account_a, w.b AS account_b, round(w.weight, 6) AS weight,
+               string_split(concat_ws(chr(31), {", ".join(f"s.s{i}" for i in range(1, top + 1))}), chr(31)) AS shared
+        FROM w JOIN s ON s.a = w.a AND s.b = w.b""")
+    ws.backend.execute("DROP TABLE _linkage_groups")
     ws.backend.execute("DROP TABLE _linkage_seeded")
     ws.backend.execute("DROP TABLE _linkage_supported")
     ws.backend.execute("DROP TABLE _linkage_held")
