@@ -6,7 +6,8 @@ the benign population the default mix puts around them. Then, each in a fresh ch
 DuckDB's bare scan of the same Parquet columns, the full `scan` (ingest to report), and the
 bare scan again, bracketing the scan so machine load drifts into both. Prints per-stage
 seconds and exchanges/s, the scan's peak RSS, the ratio of the scan to the bare scan, and,
-across sizes, each stage's growth exponent (flagged where it exceeds n log n).
+across sizes, each stage's growth exponent (flagged where it exceeds n log n), and the detection quality
+of each scan against the simulated truth (precision, recall, benign FPR, ARI).
 Targets: 16M in <= 15 minutes, peak RSS <= 8 GB, no stage above n log n.
 
     python bench/scale.py --exchanges 1000000 4000000 16000000 [--memory-limit 5GB]
@@ -112,13 +113,24 @@ def _measure(n: int, keep: bool, memory_limit: str) -> dict:
     bare_before, _ = _run_child("bare", str(parquet))
     scan, rss = _run_child("scan", str(parquet), str(accounts), str(out_dir), memory_limit)
     bare_after, _ = _run_child("bare", str(parquet))
+    quality = _quality(data, out_dir)
     if not keep:
         shutil.rmtree(out_dir, ignore_errors=True)
     bare = (bare_before["seconds"] + bare_after["seconds"]) / 2
     return {"n": scan["rows"], "requested": n, "parquet_gb": parquet.stat().st_size / 1e9,
             "bare": [bare_before["seconds"], bare_after["seconds"]], "bare_mean": bare,
             "scan": scan, "rss_gb": rss, "memory_limit": memory_limit, "ratio": scan["seconds"] / bare,
-            "load": os.getloadavg()}
+            "load": os.getloadavg(), "quality": quality}
+
+
+def _quality(truth: Path, scan_dir: Path) -> dict:
+    """Detection quality of the scan against the simulator's truth: speed bought with wrong verdicts is no gain."""
+    from distillguard.evaluate import evaluate
+
+    r = evaluate(truth, scan_dir)
+    return {"precision": r.precision, "recall": r.recall, "benign_fpr": r.benign_fpr, "ari": r.ari_distill,
+            "campaigns_detected": sum(c.detected for c in r.campaigns), "campaigns": len(r.campaigns),
+            "predicted_campaigns": r.predicted_campaigns}
 
 
 def _print_size(r: dict) -> None:
@@ -133,6 +145,11 @@ def _print_size(r: dict) -> None:
     print(f"{'scan (wall)':18}{scan['seconds']:9.1f}{'':8}{n / scan['seconds']:14,.0f}")
     print(f"bare DuckDB scan of the same columns: {r['bare'][0]:.1f}s before, {r['bare'][1]:.1f}s after")
     print(f"ratio scan / bare scan: {r['ratio']:.0f}x")
+    if q := r.get("quality"):
+        fpr, ari = (f"{q[k]:{f}}" if q[k] is not None else "n/a" for k, f in (("benign_fpr", ".2%"), ("ari", ".3f")))
+        print(f"quality: precision {q['precision']:.3f}, recall {q['recall']:.3f}, benign FPR {fpr}, "
+              f"ARI {ari}, campaigns detected {q['campaigns_detected']} / {q['campaigns']} "
+              f"({q['predicted_campaigns']:,} predicted)")
     print(f"scan peak RSS: {r['rss_gb']:.2f} GB with DuckDB memory_limit {r.get('memory_limit') or 'default'} (target <= {TARGET_RSS_GB:.0f} GB: "
           f"{'met' if r['rss_gb'] <= TARGET_RSS_GB else 'NOT met'})", flush=True)
 
