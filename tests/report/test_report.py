@@ -117,3 +117,14 @@ def test_layout_is_deterministic_and_in_bounds():
     assert pos.shape == (6, 2) and pos.min() >= 0 and pos.max() <= 1
     assert np.array_equal(pos, layout(6, edges))
     assert layout(1, []).tolist() == [[0.5, 0.5]]
+
+
+def test_only_the_highest_scoring_campaigns_get_a_full_section(scan, monkeypatch):
+    # A large scan finds thousands of campaigns: the table lists every one, sections go to the top ones.
+    monkeypatch.setattr("distillguard.report.load.DETAILED", 1)
+    monkeypatch.setattr("distillguard.report.page.DETAILED", 1)
+    html = write_report(scan).read_text()
+    assert 'id="c0"' in html and 'id="c1"' not in html
+    assert 'href="#c0"' in html and 'href="#c1"' not in html
+    assert "camp-&lt;script&gt;alert(1)&lt;/script&gt;" in html   # still in the table
+    assert "Full sections for the 1 highest-scoring of 2 campaigns" in html

@@ -52,6 +52,11 @@ class Scan:
     links_source: str  # where the graph's edges came from, said under each graph
 
 
+# Campaigns (the highest-scoring) that get a full section, graph and timeline: a large scan finds
+# thousands (3,972 at 16M exchanges), and one section each made a 50 MB page; the table lists them all.
+DETAILED = 200
+
+
 def load(scan_dir: Path, workspace: Any = None) -> Scan:
     accounts_csv, exchanges_csv = scan_dir / "accounts.csv", scan_dir / "exchanges.csv"
     if not accounts_csv.is_file():
@@ -137,7 +142,7 @@ def _indicators(raw: Any) -> list[Indicator]:
 
 
 def _indicator_links(scan: Scan) -> None:
-    for c in scan.campaigns:
+    for c in scan.campaigns[:DETAILED]:
         members = set(c.accounts)
         pairs: dict[tuple[str, str], list[str]] = {}
         for ind in c.indicators:
@@ -169,7 +174,7 @@ def _from_workspace(scan: Scan, members: list[str], query: Callable[[str, list],
             scan.account_exchanges = dict(query("""SELECT account_id, count(*) FROM exchanges
                 WHERE account_id IN (SELECT unnest(?)) GROUP BY 1""", [members]))
         campaign_of: dict[str, list[int]] = {}
-        for i, c in enumerate(scan.campaigns):
+        for i, c in enumerate(scan.campaigns[:DETAILED]):
             for a in c.accounts:
                 campaign_of.setdefault(a, []).append(i)
         hourly: dict[int, dict[int, int]] = {}
@@ -184,7 +189,7 @@ def _from_workspace(scan: Scan, members: list[str], query: Callable[[str, list],
     if "account_links" in tables:
         scan.links_source = "account links in the workspace"
         member_of: dict[str, set[int]] = {}
-        for i, c in enumerate(scan.campaigns):
+        for i, c in enumerate(scan.campaigns[:DETAILED]):
             c.links = []
             for a in c.accounts:
                 member_of.setdefault(a, set()).add(i)
