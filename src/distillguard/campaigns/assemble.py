@@ -330,7 +330,8 @@ def _extend(ws: Workspace, cfg: CampaignConfig) -> None:
                   FROM ind i JOIN members m USING (account_id) GROUP BY ALL HAVING count(*) >= ?),
         own AS (SELECT o.* FROM owned o JOIN ind i USING (indicator_type, indicator_value)
                 GROUP BY ALL HAVING any_value(o.k) >= ? * count(*))
-        SELECT i.account_id, arg_max(o.cluster_id, o.k) AS cluster_id
+        -- the campaign holding most of it; ties by id, so every run and engine picks the same
+        SELECT i.account_id, arg_max(o.cluster_id, lpad(CAST(o.k AS VARCHAR), 10, '0') || o.cluster_id) AS cluster_id
         FROM ind i JOIN own o USING (indicator_type, indicator_value) JOIN _suspicion s USING (account_id)
         WHERE NOT s.established AND i.account_id NOT IN (SELECT account_id FROM members)
         GROUP BY i.account_id""", [cfg.extend_min_members, cfg.extend_min_share])
