@@ -28,6 +28,12 @@ INFRA_TYPES = ("ip", "payment", "org_id", "signup_ip", "created_burst", "sync", 
 # An operation's own infrastructure: what it pays and signs up with, and the addresses it sends from.
 OWN_TYPES = ("ip", "payment", "signup_ip", "created_burst")
 
+
+def _sql_in(values: tuple[str, ...]) -> str:
+    """A constant tuple of names as an SQL IN list."""
+    return ", ".join(f"'{v}'" for v in values)
+
+
 _SUSPICION = """
 CREATE OR REPLACE TEMP TABLE _suspicion AS
 SELECT s.account_id, s.score AS suspicion, coalesce(a.exchanges, 0) AS exchanges,
@@ -36,6 +42,8 @@ SELECT s.account_id, s.score AS suspicion, coalesce(a.exchanges, 0) AS exchanges
        CASE WHEN h.n >= {min_exchanges} THEN greatest(s.score, h.share) ELSE s.score END AS evidence,
        coalesce(h.share, 0) AS harvest_share, coalesce(h.n, 0) AS scored, coalesce(h.hits, 0) AS hits,
        coalesce(h.sure, 0) AS sure,
+       -- the share of its own requests that are plainly harvesting, where it has enough of them
+       CASE WHEN h.n >= {min_exchanges} THEN h.sure / h.n ELSE 1.0 END AS plain,
        -- a verified account bound to an organisation: content alone (public benchmark prompts, its own
        -- heavy use) does not condemn it; shared infrastructure or synchrony with others still can
        coalesce(c.verified, false) AND c.org_id IS NOT NULL AS established, c.org_id
@@ -200,10 +208,7 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> dict:
                [cfg.min_link_weight, cfg.min_suspicion, cfg.min_suspicion])
     infra = _infra_pairs(ws, cfg, "SELECT account_id FROM _suspicion WHERE suspicion >= ?", [cfg.min_suspicion],
                          "SELECT account_a, account_b FROM _strong", [])
-    accounts = ws.sql("""SELECT account_id, suspicion, evidence, established,
-                                -- the share of its own requests that are plainly harvesting, where it has enough
-                                CASE WHEN scored >= ? THEN sure / scored ELSE 1.0 END AS plain
-                         FROM _suspicion""", [cfg.share_min_exchanges]).to_pydict()
+    accounts = ws.sql("SELECT account_id, suspicion, evidence, established, plain FROM _suspicion").to_pydict()
     suspicion = dict(zip(accounts["account_id"], accounts["suspicion"]))
     evidence = dict(zip(accounts["account_id"], accounts["evidence"]))
     plain = dict(zip(accounts["account_id"], accounts["plain"]))
@@ -246,7 +251,7 @@ def _infra_pairs(ws: Workspace, cfg: CampaignConfig, holders: str, holders_param
     return ws.sql(f"""
         WITH ind AS (
             SELECT i.* FROM account_indicators i SEMI JOIN ({holders}) h ON h.account_id = i.account_id
-            WHERE i.indicator_type IN ({', '.join(f"'{t}'" for t in INFRA_TYPES)})
+            WHERE i.indicator_type IN ({_sql_in(INFRA_TYPES)})
               -- every fast adopter pivots to a new model at once: that is evidence, not an identity
               AND NOT starts_with(i.indicator_value, 'pivot:')),
         small AS (SELECT indicator_type, indicator_value FROM ind GROUP BY ALL HAVING count(*) <= ?)
@@ -325,7 +330,7 @@ def _extend(ws: Workspace, cfg: CampaignConfig) -> None:
         WITH members AS (SELECT g.account_id, g.cluster_id FROM _groups g JOIN campaign_clusters k USING (cluster_id)
                          WHERE k.is_campaign),
         ind AS (SELECT DISTINCT account_id, indicator_type, indicator_value FROM account_indicators
-                WHERE indicator_type IN ({', '.join(f"'{t}'" for t in OWN_TYPES)})),
+                WHERE indicator_type IN ({_sql_in(OWN_TYPES)})),
         owned AS (SELECT i.indicator_type, i.indicator_value, m.cluster_id, count(*) AS k
                   FROM ind i JOIN members m USING (account_id) GROUP BY ALL HAVING count(*) >= ?),
         own AS (SELECT o.* FROM owned o JOIN ind i USING (indicator_type, indicator_value)
