@@ -1,8 +1,8 @@
 """Campaign verdicts on hand-built worlds: every trap stays unflagged, every campaign shape is caught."""
 
 import csv
-from datetime import timedelta
 import json
+from datetime import timedelta
 
 import pytest
 
@@ -168,14 +168,16 @@ def test_lone_account_needs_harvest_like_requests_not_only_machine_behaviour(har
         assert ws.sql("SELECT flagged FROM account_verdicts WHERE account_id = 'bot'").column(0)[0].as_py() is flagged
 
 
-def _diluted_scores(ws: Workspace, accounts: list[str], share: float = 0.3) -> None:
-    """Every account scores 0.3, and about `share` of its exchanges read as plain harvesting (0.95)."""
+def _diluted_scores(ws: Workspace, accounts: list[str], share: float = 0.3, score: float = 0.3,
+                    rest: float = 0.1) -> None:
+    """Every account scores `score`; about `share` of its exchanges read as plain harvesting (0.95), the
+    rest score `rest`."""
     ws.backend.execute("CREATE OR REPLACE TABLE account_scores (account_id VARCHAR, score DOUBLE, reasons VARCHAR)")
     ws.backend.execute("CREATE OR REPLACE TABLE account_features AS SELECT account_id, count(*) AS exchanges FROM exchanges GROUP BY 1")
-    ws.backend.execute("INSERT INTO account_scores SELECT unnest(?), 0.3, 'TEST'", [accounts])
+    ws.backend.execute("INSERT INTO account_scores SELECT unnest(?), ?, 'TEST'", [accounts, score])
     ws.backend.execute("""CREATE OR REPLACE TABLE exchange_scores AS
-        SELECT request_id, account_id, CASE WHEN hash(request_id) % 1000 < ? THEN 0.95 ELSE 0.1 END AS score,
-               '' AS reasons FROM exchanges""", [int(share * 1000)])
+        SELECT request_id, account_id, CASE WHEN hash(request_id) % 1000 < ? THEN 0.95 ELSE ? END AS score,
+               '' AS reasons FROM exchanges""", [int(share * 1000), rest])
 
 
 def test_diluted_coordinated_group_is_condemned_on_its_pooled_traffic():
@@ -214,12 +216,7 @@ def test_content_alone_groups_only_accounts_that_plainly_harvest(plain_share, fl
     with Workspace.open(":memory:") as ws:
         world.write(ws)
         build_linkage(ws)
-        ws.backend.execute("CREATE OR REPLACE TABLE account_scores AS SELECT unnest(?) AS account_id, 0.7 AS score, '' AS reasons",
-                           [quiet])
-        ws.backend.execute("CREATE OR REPLACE TABLE account_features AS SELECT account_id, count(*) AS exchanges FROM exchanges GROUP BY 1")
-        ws.backend.execute("""CREATE OR REPLACE TABLE exchange_scores AS
-            SELECT request_id, account_id, CASE WHEN hash(request_id) % 1000 < ? THEN 0.95 ELSE 0.7 END AS score,
-                   '' AS reasons FROM exchanges""", [int(plain_share * 1000)])
+        _diluted_scores(ws, quiet, share=plain_share, score=0.7, rest=0.7)
         assemble_campaigns(ws, CampaignConfig())
         verdicts = ws.sql("SELECT flagged FROM account_verdicts").column(0).to_pylist()
         assert verdicts == [flagged] * len(quiet)
