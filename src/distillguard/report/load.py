@@ -51,9 +51,14 @@ class Scan:
     account_exchanges: dict[str, int] | None  # per account of interest, where some source counts them
     links_source: str  # where the graph's edges came from, said under each graph
 
+    @property
+    def detailed(self) -> list[Campaign]:
+        """The campaigns (highest-scoring first) that get a full section: graph, timeline, tables."""
+        return self.campaigns[:DETAILED]
 
-# Campaigns (the highest-scoring) that get a full section, graph and timeline: a large scan finds
-# thousands (3,972 at 16M exchanges), and one section each made a 50 MB page; the table lists them all.
+
+# A large scan finds thousands of campaigns (3,972 at 16M exchanges), and a full section for each made a
+# 50 MB page; the campaign table lists them all.
 DETAILED = 200
 
 
@@ -142,7 +147,7 @@ def _indicators(raw: Any) -> list[Indicator]:
 
 
 def _indicator_links(scan: Scan) -> None:
-    for c in scan.campaigns[:DETAILED]:
+    for c in scan.detailed:
         members = set(c.accounts)
         pairs: dict[tuple[str, str], list[str]] = {}
         for ind in c.indicators:
@@ -174,7 +179,7 @@ def _from_workspace(scan: Scan, members: list[str], query: Callable[[str, list],
             scan.account_exchanges = dict(query("""SELECT account_id, count(*) FROM exchanges
                 WHERE account_id IN (SELECT unnest(?)) GROUP BY 1""", [members]))
         campaign_of: dict[str, list[int]] = {}
-        for i, c in enumerate(scan.campaigns[:DETAILED]):
+        for i, c in enumerate(scan.detailed):
             for a in c.accounts:
                 campaign_of.setdefault(a, []).append(i)
         hourly: dict[int, dict[int, int]] = {}
@@ -189,7 +194,7 @@ def _from_workspace(scan: Scan, members: list[str], query: Callable[[str, list],
     if "account_links" in tables:
         scan.links_source = "account links in the workspace"
         member_of: dict[str, set[int]] = {}
-        for i, c in enumerate(scan.campaigns[:DETAILED]):
+        for i, c in enumerate(scan.detailed):
             c.links = []
             for a in c.accounts:
                 member_of.setdefault(a, set()).add(i)

@@ -13,7 +13,7 @@ from string import Template
 from typing import Any
 
 from . import svg
-from .load import DETAILED, Campaign, Scan, load
+from .load import Campaign, Scan, load
 
 # Caps on what one panel shows, so that a huge campaign still gives a light, readable page.
 MAX_NODES = 150
@@ -45,15 +45,15 @@ def render(scan: Scan, source: str) -> str:
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         figures="".join(f'<div class="figure"><div class="value">{v}</div><div class="label">{k}</div></div>'
                         for k, v in figures),
-        campaign_table=_campaign_table(scan.campaigns),
-        panels="".join(_panel(i, c, scan, window) for i, c in enumerate(scan.campaigns[:DETAILED]))
-        + (f'<p class="note">Full sections for the {DETAILED:,} highest-scoring of {len(scan.campaigns):,} campaigns; '
-           'campaigns.json and accounts.csv hold them all.</p>' if len(scan.campaigns) > DETAILED else ""),
+        campaign_table=_campaign_table(scan.campaigns, len(scan.detailed)),
+        panels="".join(_panel(i, c, scan, window) for i, c in enumerate(scan.detailed))
+        + (f'<p class="note">Full sections for the {len(scan.detailed):,} highest-scoring of {len(scan.campaigns):,} '
+           'campaigns; campaigns.json and accounts.csv hold them all.</p>' if len(scan.detailed) < len(scan.campaigns) else ""),
         unassigned=_unassigned(unassigned),
     )
 
 
-def _campaign_table(campaigns: list[Campaign]) -> str:
+def _campaign_table(campaigns: list[Campaign], detailed: int) -> str:
     if not campaigns:
         return '<p class="muted">No campaigns detected.</p>'
     rows = []
@@ -62,7 +62,7 @@ def _campaign_table(campaigns: list[Campaign]) -> str:
         inds = ", ".join(f'<span class="mono">{_e(_ind(x))}</span>' for x in c.indicators[:3])
         if len(c.indicators) > 3:
             inds += f' <span class="muted">+{len(c.indicators) - 3}</span>'
-        name = f'<a href="#c{i}">{_e(c.id)}</a>' if i < DETAILED else _e(c.id)
+        name = f'<a href="#c{i}">{_e(c.id)}</a>' if i < detailed else _e(c.id)  # a link where a section is
         rows.append(
             f'<tr><td class="mono nowrap">{name}</td>'
             f'<td class="num" data-v="{c.score or 0}">{_score(c.score)}</td>'
