@@ -21,7 +21,7 @@ class CampaignConfig:
     resolution: float = 0.25            # Leiden CPM: a group's infrastructure links must average this weight
     content_resolution: float = 0.5     # the same for groups held by content links (capped below 1)
     content_min_suspicion: float = 0.6  # accounts grouped by content alone need this much suspicion...
-    content_min_sure: float = 0.2       # ... and this share of their exchanges plainly harvesting (pool_sure_score)
+    content_min_sure: float = 0.25      # ... and this share of their exchanges plainly harvesting (pool_sure_score)
     share_min_exchanges: int = 20       # an account's harvest share counts as evidence from this many exchanges
     content_min_focus: float = 0.5      # ... and a capability mix this close (cosine) to their group's
     # A lone account is flagged only when its own traffic leaves little doubt.
