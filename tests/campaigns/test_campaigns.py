@@ -264,3 +264,26 @@ def test_accounts_on_a_campaigns_own_infrastructure_join_it():
     assert campaign and rows[spare]["campaign_id"] == campaign and rows[spare]["flagged"]
     assert "CAMPAIGN_INFRASTRUCTURE" in rows[spare]["reasons"]
     assert not rows[org]["flagged"] and not any(rows[a]["flagged"] for a in cafe)
+
+
+def test_an_egress_pool_held_almost_only_by_suspicious_accounts_is_one_campaign():
+    from distillguard.linkage import LinkageConfig
+
+    world = World(seed=3)
+    hydra = world.hydra(40)
+    # strangers on one anonymiser, half of them harvesting: its exits are not one operation's own
+    strangers = world.exit_users(40)
+    groups = {"hydra": hydra, "slow": strangers[::2], "bg": strangers[1::2]}
+    found = {}
+    # Scaled down: linkage keeps an indicator on more than 10 accounts as sparse cycles (as it does past a
+    # hundred), and indicators on more than 10 suspicious accounts are broad (as past two hundred).
+    for name, broad in (("pairwise", 1000), ("hubs", 10)):
+        with Workspace.open(":memory:") as ws:
+            world.write(ws)
+            build_linkage(ws, LinkageConfig(hub_k=10))
+            _scores(ws, world, groups)
+            assemble_campaigns(ws, CampaignConfig(max_indicator_accounts=broad))
+            found[name] = {r["account_id"]: r["campaign_id"] for r in ws.sql("SELECT * FROM account_verdicts").to_pylist()}
+    assert len({found["pairwise"][a] for a in hydra}) > 1
+    assert len({found["hubs"][a] for a in hydra}) == 1 and found["hubs"][hydra[0]]
+    assert not any(found["hubs"][a] for a in strangers)

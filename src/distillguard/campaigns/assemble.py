@@ -213,7 +213,9 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> dict:
     evidence = dict(zip(accounts["account_id"], accounts["evidence"]))
     plain = dict(zip(accounts["account_id"], accounts["plain"]))
     established = {a for a, e in zip(accounts["account_id"], accounts["established"]) if e}
-    groups = _components(infra, None, cfg.min_accounts, cfg.resolution)
+    groups = _hub_merged(_components(infra, None, cfg.min_accounts, cfg.resolution),
+                         _hubs(ws, cfg, "SELECT account_id FROM _suspicion WHERE suspicion >= ? AND NOT established",
+                               [cfg.min_suspicion]), cfg.min_accounts)
     grouped = {a for g in groups for a in g}
     # Ordered: Leiden's result depends on the order vertices and edges arrive in.
     content = ws.sql("SELECT account_a, account_b, weight FROM _strong ORDER BY account_a, account_b").to_pydict()
@@ -263,6 +265,54 @@ def _infra_pairs(ws: Workspace, cfg: CampaignConfig, holders: str, holders_param
         SEMI JOIN small ON small.indicator_type = x.indicator_type AND small.indicator_value = x.indicator_value
         GROUP BY s.account_a, s.account_b ORDER BY s.account_a, s.account_b""",
                   [*holders_params, cfg.max_indicator_accounts, *pairs_params]).to_pydict()
+
+
+def _hubs(ws: Workspace, cfg: CampaignConfig, holders: str, holders_params: list) -> list[list[str]]:
+    """Infrastructure too broad for pairwise grouping that is nonetheless one operation's: held by more than
+    `max_indicator_accounts` of the accounts of `holders`, who are at least `hub_min_share` of all its holders.
+
+    Linkage keeps an indicator held by more than a hundred accounts as a few random cycles through them
+    (not a clique), and a Leiden CPM community must be as dense as `resolution` at any size, so a campaign
+    sending from one egress pool through thousands of accounts would come out as hundreds of small groups.
+    A cloud NAT, a campus or a mobile carrier's pool is shared with ordinary accounts; an address that
+    thousands of accounts use and nearly all of them suspicious is the campaign's own."""
+    rows = ws.sql(f"""
+        WITH ind AS (
+            SELECT i.account_id, i.indicator_type, i.indicator_value FROM account_indicators i
+            SEMI JOIN ({holders}) h ON h.account_id = i.account_id
+            WHERE i.indicator_type IN ({_sql_in(INFRA_TYPES)}) AND NOT starts_with(i.indicator_value, 'pivot:')),
+        broad AS (SELECT indicator_type, indicator_value, count(*) AS n FROM ind GROUP BY ALL HAVING count(*) > ?),
+        total AS (SELECT indicator_type, indicator_value, count(*) AS total FROM account_indicators
+                  SEMI JOIN broad USING (indicator_type, indicator_value) GROUP BY ALL)
+        SELECT list(ind.account_id ORDER BY ind.account_id) AS accounts
+        FROM ind JOIN broad USING (indicator_type, indicator_value) JOIN total USING (indicator_type, indicator_value)
+        WHERE broad.n >= ? * total.total
+        GROUP BY ind.indicator_type, ind.indicator_value ORDER BY ind.indicator_type, ind.indicator_value""",
+                  [*holders_params, cfg.max_indicator_accounts, cfg.hub_min_share]).to_pydict()
+    return rows["accounts"]
+
+
+def _hub_merged(groups: list[list[str]], hubs: list[list[str]], min_accounts: int) -> list[list[str]]:
+    """`groups` with each hub's holders joined into one group, together with every group they are in."""
+    if not hubs:
+        return groups
+    parent: dict[str, str] = {}
+
+    def find(a: str) -> str:
+        parent.setdefault(a, a)
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for members in (*groups, *hubs):
+        root = find(members[0])
+        for a in members[1:]:
+            parent[find(a)] = root
+    merged: dict[str, list[str]] = {}
+    for a in parent:
+        merged.setdefault(find(a), []).append(a)
+    return sorted((sorted(g) for g in merged.values() if len(g) >= min_accounts), key=lambda g: g[0])
 
 
 def _max_link(pairs) -> dict[str, float]:

@@ -17,7 +17,8 @@ class CampaignConfig:
     min_suspicion: float = 0.4          # accounts below this never join a group
     attach_min_score: float = 0.97      # a lone account this suspicious joins the group it links to most
     min_link_weight: float = 0.6        # links weaker than this do not join accounts
-    max_indicator_accounts: int = 200   # an indicator on more suspicious accounts is too broad to group by
+    max_indicator_accounts: int = 200   # an indicator on more suspicious accounts is too broad to group by...
+    hub_min_share: float = 0.9          # ... unless they are this share of its holders: then it is one group
     resolution: float = 0.25            # Leiden CPM: a group's infrastructure links must average this weight
     content_resolution: float = 0.5     # the same for groups held by content links (capped below 1)
     content_min_suspicion: float = 0.6  # accounts grouped by content alone need this much suspicion...
