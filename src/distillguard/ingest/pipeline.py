@@ -26,7 +26,7 @@ from .warehouse import TableSource
 
 KEYS = {"exchanges": "request_id", "accounts": "account_id"}
 ProgressFn = Callable[[int, int], None]
-COMMIT_ROWS = 100_000
+COMMIT_ROWS = 1_000_000
 
 
 @dataclass
@@ -98,8 +98,10 @@ def ingest(workspace: Workspace, paths, kind: str = "exchanges", fmt: str = "con
     started = time.perf_counter()
     db = workspace.backend
     run = workspace.start_run(kind, [str(p) for p in files])
-    # Commit every COMMIT_ROWS rows: a large transaction lets DuckDB write row groups straight
-    # to the file instead of through its WAL, while committing bounds what it keeps in memory.
+    # Commit every COMMIT_ROWS rows: a transaction of many row groups lets DuckDB write them straight
+    # to the file instead of through its WAL (whose replay at checkpoint was the ingest's peak: 6.5 GiB
+    # for 4M exchanges at 100k-row commits, 4.6 GiB at 1M; bench/RESULTS.md). Batches are handed over
+    # by `insert_batch`, which keeps no reference to them, so a commit holds no Arrow data.
     # A failure rolls back only the open group; rows already committed are kept, and a re-run
     # is still a no-op for them because the first copy of each id wins.
     db.execute("BEGIN TRANSACTION")
@@ -123,34 +125,30 @@ def _load(db, files: list[Path], fmt: str, kind: str, keep_raw: bool, run: int,
     columns = db.fetch_arrow(f"SELECT * EXCLUDE (ingest_run), NULL AS reason FROM {kind} LIMIT 0").column_names
     for path in files:
         source = path.name if isinstance(path, TableSource) else str(path.resolve())
+        literal = "'" + source.replace("'", "''") + "'"  # batch statements take no parameters
         for batch in _batches(path, fmt, max_record_bytes, report):
             report.records += len(batch.rejects)
             if len(batch.lines):
                 # Parsed once into Arrow, owned by Python: memory is freed batch by batch.
                 form = batch.source or lines
                 raw = pa.table({"source_line": batch.line_numbers, "line" if form is lines else "record": batch.lines})
-                parsed = db.transform_batch(select_sql(kind, form, keep_raw), "_raw", raw, [source])
+                parsed = db.transform_batch(select_sql(kind, form, keep_raw, literal), "_raw", raw)
                 parsed = parsed.rename_columns(columns)
-                db.register_arrow("_batch", parsed)
                 report.records += parsed.num_rows
-                db.execute(f"INSERT INTO {kind} SELECT * EXCLUDE (reason), {run} FROM _batch "
-                           "WHERE reason IS NULL")
-                db.execute("""INSERT INTO quarantine SELECT ?, ?, source_line, reason,
-                              left(raw, 2000), now(), ? FROM _batch WHERE reason IS NOT NULL""",
-                           [kind, source, run])
-                db.unregister("_batch")
+                db.insert_batch("_batch", parsed, [
+                    f"INSERT INTO {kind} SELECT * EXCLUDE (reason), {run} FROM _batch WHERE reason IS NULL",
+                    f"""INSERT INTO quarantine SELECT '{kind}', {literal}, source_line, reason, left(raw, 2000),
+                        now(), {run} FROM _batch WHERE reason IS NOT NULL"""])
                 uncommitted += len(batch.lines)
                 if uncommitted >= COMMIT_ROWS:
                     db.execute("COMMIT")
                     db.execute("BEGIN TRANSACTION")
                     uncommitted = 0
             if batch.rejects:
-                db.register_arrow("_rejects", pa.table({
+                db.insert_batch("_rejects", pa.table({
                     "line": [r.line for r in batch.rejects], "reason": [r.reason for r in batch.rejects],
-                    "excerpt": [r.excerpt for r in batch.rejects]}))
-                db.execute("""INSERT INTO quarantine SELECT ?, ?, line, reason, excerpt, now(), ?
-                              FROM _rejects""", [kind, source, run])
-                db.unregister("_rejects")
+                    "excerpt": [r.excerpt for r in batch.rejects]}),
+                    [f"INSERT INTO quarantine SELECT '{kind}', {literal}, line, reason, excerpt, now(), {run} FROM _rejects"])
             if progress:
                 progress(done_bytes + batch.position, total_bytes)
         done_bytes += _size(path)

@@ -107,10 +107,10 @@ def parse_sql(kind: str, source: Source) -> str:
     """
 
 
-def select_sql(kind: str, source: Source, keep_raw: bool) -> str:
-    """The typed columns of `kind`, plus `reason`, over `_raw`; the one parameter is the source path.
-    `raw` keeps the record's text: all of it with `keep_raw`, else only for rejected rows."""
-    parts = {"parse": parse_sql(kind, source), "size": source.size, "file": "?",
+def select_sql(kind: str, source: Source, keep_raw: bool, file: str = "?") -> str:
+    """The typed columns of `kind`, plus `reason`, over `_raw`; `file` is the source path's SQL (by default
+    the one parameter). `raw` keeps the record's text: all of it with `keep_raw`, else only for rejected rows."""
+    parts = {"parse": parse_sql(kind, source), "size": source.size, "file": file,
              "raw": source.line if keep_raw else f"CASE WHEN reason IS NOT NULL THEN {source.line} END"}
     # One pass, so column names inside the inserted SQL are never taken for placeholders.
     return re.sub(r"\$(parse|size|file|raw)", lambda m: parts[m[1]], SELECTS[kind])

@@ -50,6 +50,15 @@ class Backend(ABC):
         finally:
             self.unregister(name)
 
+    def insert_batch(self, name: str, table: pa.Table, statements: list[str]) -> None:
+        """Run `statements` (INSERTs without parameters) that read one Arrow batch as `name`."""
+        self.register_arrow(name, table)
+        try:
+            for sql in statements:
+                self.execute(sql)
+        finally:
+            self.unregister(name)
+
     def write_csv(self, sql: str, path: str | Path) -> None:
         """Write a query's result to a CSV file with a header (quoting only where needed)."""
         csv.write_csv(self.fetch_arrow(sql), str(path), csv.WriteOptions(quoting_style="needed"))

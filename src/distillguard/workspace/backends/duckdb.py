@@ -46,6 +46,18 @@ class DuckDBBackend(Backend):
         # A cursor of its own, so the caller may write to the workspace while reading.
         yield from self.con.cursor().sql(sql).to_arrow_reader(rows)
 
+    # Batches go through a relation, not a registered view: inside a transaction (a long ingest) a view
+    # dropped by `unregister` lives on, with the Arrow data it holds, until the transaction commits.
+    def transform_batch(self, sql: str, name: str, table: pa.Table, params: list[Any] | None = None) -> pa.Table:
+        if params:
+            return super().transform_batch(sql, name, table, params)
+        return self.con.from_arrow(table).query(name, sql).to_arrow_table()
+
+    def insert_batch(self, name: str, table: pa.Table, statements: list[str]) -> None:
+        relation = self.con.from_arrow(table)
+        for sql in statements:
+            relation.query(name, sql)
+
     def write_csv(self, sql: str, path: str | Path) -> None:
         quoted = str(path).replace("'", "''")  # COPY takes no parameters
         self.con.execute(f"COPY ({sql}) TO '{quoted}' (HEADER, DELIMITER ',')")
