@@ -36,3 +36,24 @@ def test_memory_limit_is_applied_and_checked(tmp_path):
     backend.close()
     with pytest.raises(ValueError, match="expected a size"):
         DuckDBBackend(tmp_path / "x.duckdb", memory_limit="1GB'; DROP TABLE exchanges; --")
+
+
+def test_batches_inserted_in_a_transaction_are_not_held_until_commit(tmp_path):
+    import gc
+
+    import pyarrow as pa
+
+    with Workspace.open(tmp_path / "ws.duckdb") as ws:
+        db = ws.backend
+        db.execute("CREATE TABLE t (a VARCHAR)")
+        db.execute("BEGIN TRANSACTION")
+        before = pa.total_allocated_bytes()
+        for i in range(4):
+            batch = pa.table({"a": [f"a long enough value {i} {j}" for j in range(50_000)]})
+            db.insert_batch("_b", batch, ["INSERT INTO t SELECT a FROM _b", "INSERT INTO t SELECT upper(a) FROM _b"])
+            del batch
+        gc.collect()
+        # A long ingest is one transaction per million rows: what it hands over must be freed as it goes.
+        assert pa.total_allocated_bytes() - before < 1_000_000
+        db.execute("COMMIT")
+        assert db.scalar("SELECT count(*) FROM t") == 400_000
