@@ -218,3 +218,23 @@ def test_parquet_columns_duckdb_cannot_read_reject_the_file(ws, tmp_path):
     pq.write_table(table, tmp_path / "dup.parquet")
     report = ingest(ws, tmp_path / "dup.parquet")
     assert report.inserted == 0 and report.reasons == {"unreadable_parquet": 1}
+
+
+def test_a_parquet_file_is_read_in_bounded_memory(tmp_path, monkeypatch):
+    import gc
+
+    from distillguard.ingest import parquet
+
+    monkeypatch.setattr(parquet, "BATCH_ROWS", 2_000)
+    text = pa.array([f"request {i} " + "x" * 500 for i in range(2_000)])
+    with pq.ParquetWriter(tmp_path / "big.parquet", pa.schema([("request_id", pa.string()), ("body", pa.string())]),
+                          compression="none") as writer:
+        for _ in range(30):  # 30 row groups, 30 MB
+            writer.write_table(pa.table({"request_id": text, "body": text}))
+    gc.collect()
+    before, peak = pa.total_allocated_bytes(), 0
+    for batch in parquet.iter_parquet_batches(tmp_path / "big.parquet", "exchanges"):
+        peak = max(peak, pa.total_allocated_bytes() - before)
+        del batch
+    # A few batches' worth at a time (one is 2 MB), never the file read so far.
+    assert peak < 10_000_000

@@ -85,7 +85,9 @@ def _sql_type(structure: str | list | dict) -> str:
 def iter_parquet_batches(path: Path, kind: str) -> Iterator[LineBatch]:
     """Batches of rows as structs (`LineBatch.lines`) with the `Source` that reads them."""
     try:
-        file = pq.ParquetFile(path)
+        # Without pre-buffering: pyarrow keeps every pre-buffered range of the file until it is closed,
+        # about 24 MB per batch here (2 GB after 80 batches of a 6 GB file, flat at 0.2 GB without).
+        file = pq.ParquetFile(path, pre_buffer=False)
         source = record_source(file.schema_arrow, kind)
     except (pa.ArrowException, OSError) as err:
         yield _unreadable(0, err)
