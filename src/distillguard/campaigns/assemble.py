@@ -34,6 +34,15 @@ def _sql_in(values: tuple[str, ...]) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
 
+def _infra_held(holders: str) -> str:
+    """SQL: the telling infrastructure indicators held by the accounts of `holders` (account_id)."""
+    return f"""
+        SELECT i.* FROM account_indicators i SEMI JOIN ({holders}) h ON h.account_id = i.account_id
+        WHERE i.indicator_type IN ({_sql_in(INFRA_TYPES)})
+          -- every fast adopter pivots to a new model at once: that is evidence, not an identity
+          AND NOT starts_with(i.indicator_value, 'pivot:')"""
+
+
 _SUSPICION = """
 CREATE OR REPLACE TEMP TABLE _suspicion AS
 SELECT s.account_id, s.score AS suspicion, coalesce(a.exchanges, 0) AS exchanges,
@@ -251,11 +260,7 @@ def _infra_pairs(ws: Workspace, cfg: CampaignConfig, holders: str, holders_param
     prompts, so content must not pull their accounts into one group. Indicators on more than
     `max_indicator_accounts` of the holders are too common to tell."""
     return ws.sql(f"""
-        WITH ind AS (
-            SELECT i.* FROM account_indicators i SEMI JOIN ({holders}) h ON h.account_id = i.account_id
-            WHERE i.indicator_type IN ({_sql_in(INFRA_TYPES)})
-              -- every fast adopter pivots to a new model at once: that is evidence, not an identity
-              AND NOT starts_with(i.indicator_value, 'pivot:')),
+        WITH ind AS ({_infra_held(holders)}),
         small AS (SELECT indicator_type, indicator_value FROM ind GROUP BY ALL HAVING count(*) <= ?)
         SELECT s.account_a, s.account_b, 1 - exp(sum(ln(1 - least(x.weight, 0.95)))) AS weight
         FROM ({pairs}) s
@@ -277,10 +282,7 @@ def _hubs(ws: Workspace, cfg: CampaignConfig, holders: str, holders_params: list
     A cloud NAT, a campus or a mobile carrier's pool is shared with ordinary accounts; an address that
     thousands of accounts use and nearly all of them suspicious is the campaign's own."""
     rows = ws.sql(f"""
-        WITH ind AS (
-            SELECT i.account_id, i.indicator_type, i.indicator_value FROM account_indicators i
-            SEMI JOIN ({holders}) h ON h.account_id = i.account_id
-            WHERE i.indicator_type IN ({_sql_in(INFRA_TYPES)}) AND NOT starts_with(i.indicator_value, 'pivot:')),
+        WITH ind AS ({_infra_held(holders)}),
         broad AS (SELECT indicator_type, indicator_value, count(*) AS n FROM ind GROUP BY ALL HAVING count(*) > ?),
         total AS (SELECT indicator_type, indicator_value, count(*) AS total FROM account_indicators
                   SEMI JOIN broad USING (indicator_type, indicator_value) GROUP BY ALL)
@@ -296,23 +298,11 @@ def _hub_merged(groups: list[list[str]], hubs: list[list[str]], min_accounts: in
     """`groups` with each hub's holders joined into one group, together with every group they are in."""
     if not hubs:
         return groups
-    parent: dict[str, str] = {}
-
-    def find(a: str) -> str:
-        parent.setdefault(a, a)
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    for members in (*groups, *hubs):
-        root = find(members[0])
-        for a in members[1:]:
-            parent[find(a)] = root
-    merged: dict[str, list[str]] = {}
-    for a in parent:
-        merged.setdefault(find(a), []).append(a)
-    return sorted((sorted(g) for g in merged.values() if len(g) >= min_accounts), key=lambda g: g[0])
+    names = sorted({a for members in (*groups, *hubs) for a in members})
+    index = {a: i for i, a in enumerate(names)}
+    graph = ig.Graph(n=len(names), edges=[(index[m[0]], index[a]) for m in (*groups, *hubs) for a in m[1:]])
+    merged = [[names[i] for i in c] for c in graph.connected_components()]
+    return sorted((g for g in merged if len(g) >= min_accounts), key=lambda g: g[0])
 
 
 def _max_link(pairs) -> dict[str, float]:

@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 from sklearn.metrics import adjusted_rand_score
 
+from ..workspace import sql_string
 from .result import ArchetypeFP, CampaignRecall, EvalReport, check_targets
 
 TRUE = "('1', 'true', 't', 'yes')"
@@ -24,11 +25,11 @@ def evaluate(truth_dir: str | Path, scan_dir: str | Path, memory_limit: str | No
             raise FileNotFoundError(f"{required} not found")
     # A temp directory of our own: an in-memory database would otherwise spill into the cwd.
     with tempfile.TemporaryDirectory(prefix="dg-eval-") as spill, duckdb.connect() as con:
-        con.execute(f"SET temp_directory = {_lit(spill)}")
+        con.execute(f"SET temp_directory = {sql_string(spill)}")
         con.execute("SET preserve_insertion_order = false")
         con.execute("SET enable_progress_bar = false")
         if memory_limit:
-            con.execute(f"SET memory_limit = {_lit(memory_limit)}")
+            con.execute(f"SET memory_limit = {sql_string(memory_limit)}")
         return _evaluate(con, truth_dir, scan_dir)
 
 
@@ -131,8 +132,4 @@ def _ari(con: duckdb.DuckDBPyConnection, source: str) -> float | None:
 
 def _csv(path: Path) -> str:
     # Every column as text, so one odd value never changes how a whole column is typed.
-    return f"read_csv({_lit(str(path))}, header = true, all_varchar = true)"
-
-
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+    return f"read_csv({sql_string(str(path))}, header = true, all_varchar = true)"

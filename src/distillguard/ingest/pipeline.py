@@ -17,7 +17,7 @@ import orjson
 import pyarrow as pa
 
 from ..contract.adapters import ADAPTERS, AdapterError, get_adapter
-from ..workspace import Workspace
+from ..workspace import Workspace, sql_string
 from .parquet import iter_parquet_batches
 from .readers import (DEFAULT_MAX_RECORD_BYTES, InputError, LineBatch, Reject, expand_paths,
                       is_parquet, iter_line_batches)
@@ -125,7 +125,7 @@ def _load(db, files: list[Path], fmt: str, kind: str, keep_raw: bool, run: int,
     columns = db.fetch_arrow(f"SELECT * EXCLUDE (ingest_run), NULL AS reason FROM {kind} LIMIT 0").column_names
     for path in files:
         source = path.name if isinstance(path, TableSource) else str(path.resolve())
-        literal = "'" + source.replace("'", "''") + "'"  # batch statements take no parameters
+        literal = sql_string(source)  # batch statements take no parameters
         for batch in _batches(path, fmt, max_record_bytes, report):
             report.records += len(batch.rejects)
             if len(batch.lines):

@@ -107,9 +107,9 @@ def parse_sql(kind: str, source: Source) -> str:
     """
 
 
-def select_sql(kind: str, source: Source, keep_raw: bool, file: str = "?") -> str:
-    """The typed columns of `kind`, plus `reason`, over `_raw`; `file` is the source path's SQL (by default
-    the one parameter). `raw` keeps the record's text: all of it with `keep_raw`, else only for rejected rows."""
+def select_sql(kind: str, source: Source, keep_raw: bool, file: str) -> str:
+    """The typed columns of `kind`, plus `reason`, over `_raw`; `file` is the source path as an SQL literal.
+    `raw` keeps the record's text: all of it with `keep_raw`, else only for rejected rows."""
     parts = {"parse": parse_sql(kind, source), "size": source.size, "file": file,
              "raw": source.line if keep_raw else f"CASE WHEN reason IS NOT NULL THEN {source.line} END"}
     # One pass, so column names inside the inserted SQL are never taken for placeholders.

@@ -14,6 +14,11 @@ import pyarrow as pa
 from pyarrow import csv
 
 
+def sql_string(value: str) -> str:
+    """A text value as an SQL string literal, for statements that take no parameters."""
+    return "'" + value.replace("'", "''") + "'"
+
+
 class Backend(ABC):
     name: str
 
@@ -42,11 +47,11 @@ class Backend(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
-    def transform_batch(self, sql: str, name: str, table: pa.Table, params: list[Any] | None = None) -> pa.Table:
+    def transform_batch(self, sql: str, name: str, table: pa.Table) -> pa.Table:
         """Run `sql`, a row-local transform that reads only `table` (as `name`), over one Arrow batch."""
         self.register_arrow(name, table)
         try:
-            return self.fetch_arrow(sql, params)
+            return self.fetch_arrow(sql)
         finally:
             self.unregister(name)
 

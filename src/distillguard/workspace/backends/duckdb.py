@@ -48,9 +48,7 @@ class DuckDBBackend(Backend):
 
     # Batches go through a relation, not a registered view: inside a transaction (a long ingest) a view
     # dropped by `unregister` lives on, with the Arrow data it holds, until the transaction commits.
-    def transform_batch(self, sql: str, name: str, table: pa.Table, params: list[Any] | None = None) -> pa.Table:
-        if params:
-            return super().transform_batch(sql, name, table, params)
+    def transform_batch(self, sql: str, name: str, table: pa.Table) -> pa.Table:
         return self.con.from_arrow(table).query(name, sql).to_arrow_table()
 
     def insert_batch(self, name: str, table: pa.Table, statements: list[str]) -> None:

@@ -200,12 +200,12 @@ class SparkBackend(Backend):
         # Collected to the driver, then cut: Python steps run there (docs/backends.md).
         yield from self.fetch_arrow(sql).to_batches(max_chunksize=rows)
 
-    def transform_batch(self, sql: str, name: str, table: pa.Table, params: list[Any] | None = None) -> pa.Table:
+    def transform_batch(self, sql: str, name: str, table: pa.Table) -> pa.Table:
         # The SQL reads only `table` and macros, so it needs no workspace: an embedded DuckDB runs it
         # where the batch is (the driver here; inside mapInArrow on executors for a distributed ingest).
         self._local.register(name, table)
         try:
-            return self._local.sql(sql, params=params).to_arrow_table()
+            return self._local.sql(sql).to_arrow_table()
         finally:
             self._local.unregister(name)
 
