@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from distillguard.linkage import LinkageConfig, build_linkage, components
-from distillguard.linkage.dense import peel
+from distillguard.linkage.dense import _greedy, peel
 from tests.linkage.worlds import T0
 
 
@@ -70,6 +70,23 @@ def test_peeling_finds_a_camouflaged_block():
     assert set(np.flatnonzero(in_rows)) == set(range(block_rows))
     assert set(range(block_cols)) <= set(np.flatnonzero(in_cols))
     assert density > 2
+
+
+def test_peeling_the_core_gives_what_peeling_everything_gives():
+    # peel() peels only a core around the densest part; plain greedy peeling of the whole graph must agree
+    rng = np.random.default_rng(3)
+    for trial in range(60):
+        n_rows, n_cols = int(rng.integers(20, 200)), int(rng.integers(5, 60))
+        rows, cols = rng.integers(0, n_rows, 600), rng.integers(0, n_cols, 600)
+        if trial % 2:  # a planted block
+            block = np.array(np.meshgrid(np.arange(12), np.arange(5))).reshape(2, -1)
+            rows, cols = np.r_[rows, block[0]], np.r_[cols, block[1]]
+        rows, cols = np.unique(np.c_[rows, cols], axis=0).T
+        weights = rng.random(len(rows)) + 0.05
+        n = n_rows + n_cols
+        whole, density = _greedy(np.r_[rows, cols + n_rows], np.r_[cols + n_rows, rows], np.r_[weights, weights], n)
+        in_rows, in_cols, found = peel(rows, cols, weights, n_rows, n_cols)
+        assert np.array_equal(np.r_[in_rows, in_cols], whole) and found == pytest.approx(density)
 
 
 def test_config_is_validated_and_merged():
