@@ -101,20 +101,25 @@ def write_links(ws: Workspace, cfg: LinkageConfig) -> int:
     are never stored: they stream into one aggregate per pair and evidence group, which keeps the
     group's noisy-OR and its heaviest indicator. `shared` names those, heaviest group first."""
     k, seed = int(cfg.hub_k), float(cfg.min_seed_weight)
-    # What two accounts share beyond their seeds, as the intersection of their sorted lists of support
-    # indicators: joining pairs to indicator rows instead lets the planner pair up a hub's holders first,
-    # n^2 rows for a hub of n accounts.
+    # What two accounts share beyond their seeds: each of a's support indicators looked up among b's by
+    # one integer key (account number * ids + indicator id), so the planner can only take pairs first
+    # (joining pairs to indicator rows by account and indicator pairs up a hub's holders first, n^2 rows
+    # for a hub of n accounts), and a hash probe per row is a third of the time of intersecting lists.
     ws.backend.execute(f"""
         CREATE OR REPLACE TABLE _linkage_sup AS
         SELECT row_number() OVER (ORDER BY indicator_type, indicator_value) AS iid,
                indicator_type || ':' || indicator_value AS named, weight, grp
         FROM (SELECT indicator_type, indicator_value, any_value(weight) AS weight, any_value(grp) AS grp
               FROM {IND} WHERE n > {k} OR weight < {seed} GROUP BY indicator_type, indicator_value)""")
+    ids = int(ws.backend.scalar("SELECT coalesce(max(iid), 0) + 1 FROM _linkage_sup"))
+    ws.backend.execute(f"""
+        CREATE OR REPLACE TABLE _linkage_num AS
+        SELECT account_id, row_number() OVER (ORDER BY account_id) AS num FROM (SELECT DISTINCT account_id FROM {IND})""")
     ws.backend.execute(f"""
         CREATE OR REPLACE TABLE _linkage_held AS
-        SELECT i.account_id, list(s.iid ORDER BY s.iid) AS ids
+        SELECT m.num, s.iid, m.num * {ids} + s.iid AS held_key
         FROM {IND} i JOIN _linkage_sup s ON s.named = i.indicator_type || ':' || i.indicator_value
-        GROUP BY i.account_id""")
+        JOIN _linkage_num m ON m.account_id = i.account_id""")
     # Per pair and evidence group, from the clique contributions and from the support both accounts hold:
     # sum(ln(1 - w)) (noisy-OR: 1 - prod(1 - w) = 1 - exp(sum(ln(1 - w))); w < 1 keeps ln finite) and the
     # heaviest indicator, as the max of '<ten digits of weight>|type:value' (10^9 + 10^6 w has ten digits
@@ -128,8 +133,10 @@ def write_links(ws: Workspace, cfg: LinkageConfig) -> int:
     ws.backend.execute(f"""
         CREATE OR REPLACE TABLE _linkage_supported AS
         WITH both_hold AS (
-            SELECT p.a, p.b, unnest(array_intersect(x.ids, y.ids)) AS iid
-            FROM {PAIRS} p JOIN _linkage_held x ON x.account_id = p.a JOIN _linkage_held y ON y.account_id = p.b)
+            SELECT p.a, p.b, x.iid
+            FROM {PAIRS} p JOIN _linkage_num ma ON ma.account_id = p.a JOIN _linkage_num mb ON mb.account_id = p.b
+            JOIN _linkage_held x ON x.num = ma.num
+            SEMI JOIN _linkage_held y ON y.held_key = mb.num * {ids} + x.iid)
         {part.format(rows="SELECT h.a, h.b, s.grp, s.weight AS w, s.named FROM both_hold h JOIN _linkage_sup s ON s.iid = h.iid")}""")
     ws.backend.execute("""
         CREATE OR REPLACE TABLE _linkage_groups AS
@@ -160,5 +167,6 @@ def write_links(ws: Workspace, cfg: LinkageConfig) -> int:
     ws.backend.execute("DROP TABLE _linkage_seeded")
     ws.backend.execute("DROP TABLE _linkage_supported")
     ws.backend.execute("DROP TABLE _linkage_held")
+    ws.backend.execute("DROP TABLE _linkage_num")
     ws.backend.execute("DROP TABLE _linkage_sup")
     return ws.count("account_links")
