@@ -26,6 +26,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -52,9 +53,21 @@ def _child_bare(parquet: str) -> dict:
     return {"seconds": time.perf_counter() - started, "rows": rows, "columns": len(cols)}
 
 
-def _rss_gb() -> float:
-    with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024 / 1024
+def _tree_rss_gb(pid: int) -> float:
+    """Resident memory of a process and all its descendants together, in GiB (a scan may run its phases
+    in child processes; 0 for a process that has gone)."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            with open(f"/proc/{current}/statm") as f:
+                total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total / 2**30
 
 
 def _child_scan(parquet: str, accounts: str, out_dir: str, memory_limit: str) -> dict:
@@ -66,7 +79,7 @@ def _child_scan(parquet: str, accounts: str, out_dir: str, memory_limit: str) ->
         # One line per stage change, so a run that dies still says where, and at what RSS.
         if stage != current[0]:
             current[0] = stage
-            print(f"  [{time.perf_counter() - started:7.1f}s] {stage} (RSS {_rss_gb():.2f} GB)",
+            print(f"  [{time.perf_counter() - started:7.1f}s] {stage} (RSS {_tree_rss_gb(os.getpid()):.2f} GB)",
                   file=sys.stderr, flush=True)
 
     # DuckDB's default buffer pool is 80% of RAM, which a 1M scan fills (OOM-killed at 20 GB here).
@@ -77,14 +90,25 @@ def _child_scan(parquet: str, accounts: str, out_dir: str, memory_limit: str) ->
 
 
 def _run_child(*args: str) -> tuple[dict, float]:
-    """Run this file as a child; return its JSON and its own peak RSS in GB (from wait4)."""
+    """Run this file as a child; return its JSON and its peak RSS in GB: the larger of wait4's (the
+    largest single process of its tree) and the whole tree's, sampled every half second."""
     proc = subprocess.Popen([sys.executable, __file__, "--child", *args], stdout=subprocess.PIPE, text=True)
+    peak, done = [0.0], threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.5):
+            peak[0] = max(peak[0], _tree_rss_gb(proc.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     out = proc.stdout.read()
+    done.set()
+    sampler.join()
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         raise SystemExit(f"child {args[0]} failed with exit code {proc.returncode}")
-    return json.loads(out.strip().splitlines()[-1]), usage.ru_maxrss / 1024 / 1024  # KiB -> GiB
+    return json.loads(out.strip().splitlines()[-1]), max(peak[0], usage.ru_maxrss / 1024 / 1024)  # KiB -> GiB
 
 
 # ---- parent ----

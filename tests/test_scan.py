@@ -38,3 +38,26 @@ def test_scan_end_to_end(tmp_path):
             explain_account(ws, "no-such-account")
     out = CliRunner().invoke(app, ["explain", flagged, "-w", str(tmp_path / "scan" / "workspace.duckdb")])
     assert out.exit_code == 0 and "Why this score" in out.output
+
+
+@pytest.mark.slow
+def test_phases_in_child_processes_give_what_one_process_gives(tmp_path):
+    logs = tmp_path / "logs"
+    simulate(logs, accounts=150, days=1, seed=47)
+    args = (logs / "exchanges.jsonl.gz",)
+    seen = []
+    alone = scan(*args, tmp_path / "alone", accounts=logs / "accounts.jsonl", report=False, isolate=True,
+                 progress=lambda stage, done, total: seen.append(stage))
+    together = scan(*args, tmp_path / "together", accounts=logs / "accounts.jsonl", report=False, isolate=False)
+    for name in ("accounts.csv", "campaigns.json"):
+        assert alone.files[name].read_text() == together.files[name].read_text()
+    assert (alone.accounts, alone.flagged, alone.campaigns) == (together.accounts, together.flagged, together.campaigns)
+    assert set(alone.seconds) == set(together.seconds) and alone.ingest[0].inserted == together.ingest[0].inserted
+    assert {"ingest", "capabilities", "linkage"} <= set(seen)  # progress comes back from the children
+
+
+def test_a_phase_failing_in_its_process_raises_here(tmp_path):
+    from distillguard.ingest import InputError
+
+    with pytest.raises(InputError, match="no input files"):
+        scan(tmp_path / "nothing-here", tmp_path / "out", isolate=True)

@@ -227,6 +227,9 @@ def scan(
                                                "URL of a cluster (default local[2])."),
     memory_limit: Optional[str] = typer.Option(None, "--memory-limit", help="Cap DuckDB's memory (e.g. 6GB); "
                                                "it spills to disk beyond it. Default: 80% of the machine's."),
+    isolate: Optional[bool] = typer.Option(None, "--isolate/--no-isolate", help="Run each phase in its own "
+                                           "process, so what one phase held is given back before the next. "
+                                           "Default: on for inputs of 1 GB or more (DuckDB backend)."),
 ) -> None:
     """Ingest, fingerprint, link and score in one go; write accounts.csv, campaigns.json, exchanges.csv, report.html."""
     import json
@@ -239,6 +242,9 @@ def scan(
         _fail("--spark-master goes with --backend spark")
     if backend == "spark" and incremental:
         _fail("incremental scans run on the DuckDB backend only")
+    if isolate and (backend == "spark" or incremental):
+        _fail("--isolate runs the phases of a full DuckDB scan in their own processes; not with "
+              + ("--backend spark" if backend == "spark" else "--incremental"))
     if memory_limit:
         from .workspace.backends.duckdb import check_memory_limit
         try:
@@ -254,7 +260,7 @@ def scan(
             else:
                 result = run_scan(logs, out, accounts=accounts, workspace=workspace, fmt=fmt,
                                   progress=_stage_progress(bar), backend=backend, spark_master=spark_master,
-                                  memory_limit=memory_limit)
+                                  memory_limit=memory_limit, isolate=isolate)
         except InputError as e:
             _fail(str(e))
     for report in result.ingest:
