@@ -86,7 +86,7 @@ def _child_scan(parquet: str, accounts: str, out_dir: str, memory_limit: str) ->
     result = scan(parquet, out_dir, accounts=accounts, progress=progress, memory_limit=memory_limit or None)
     return {"seconds": time.perf_counter() - started, "stages": result.seconds,
             "rows": result.ingest[0].inserted, "accounts": result.accounts,
-            "flagged": result.flagged, "campaigns": result.campaigns}
+            "flagged": result.flagged, "campaigns": result.campaigns, "isolated": result.isolated}
 
 
 def _run_child(*args: str) -> tuple[dict, float]:
@@ -174,7 +174,8 @@ def _print_size(r: dict) -> None:
         print(f"quality: precision {q['precision']:.3f}, recall {q['recall']:.3f}, benign FPR {fpr}, "
               f"ARI {ari}, campaigns detected {q['campaigns_detected']} / {q['campaigns']} "
               f"({q['predicted_campaigns']:,} predicted)")
-    print(f"scan peak RSS: {r['rss_gb']:.2f} GB with DuckDB memory_limit {r.get('memory_limit') or 'default'} (target <= {TARGET_RSS_GB:.0f} GB: "
+    phases = "each phase in its own process" if r["scan"].get("isolated") else "one process"
+    print(f"scan peak RSS: {r['rss_gb']:.2f} GB ({phases}) with DuckDB memory_limit {r.get('memory_limit') or 'default'} (target <= {TARGET_RSS_GB:.0f} GB: "
           f"{'met' if r['rss_gb'] <= TARGET_RSS_GB else 'NOT met'})", flush=True)
 
 

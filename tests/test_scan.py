@@ -52,6 +52,7 @@ def test_phases_in_child_processes_give_what_one_process_gives(tmp_path):
     for name in ("accounts.csv", "campaigns.json"):
         assert alone.files[name].read_text() == together.files[name].read_text()
     assert (alone.accounts, alone.flagged, alone.campaigns) == (together.accounts, together.flagged, together.campaigns)
+    assert alone.isolated and not together.isolated
     assert set(alone.seconds) == set(together.seconds) and alone.ingest[0].inserted == together.ingest[0].inserted
     assert {"ingest", "capabilities", "linkage"} <= set(seen)  # progress comes back from the children
 

@@ -38,6 +38,7 @@ class ScanResult:
     flagged: int
     campaigns: int
     seconds: dict[str, float] = field(default_factory=dict)
+    isolated: bool = False  # whether the phases ran in child processes
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def scan(exchanges, out_dir: str | Path, accounts=None, workspace: str | Path | 
     seconds = {name: s for r in results for name, s in r["seconds"].items()}
     ingested, _, _, _, assembled = results
     return ScanResult(out_dir, assembled["files"], ingested["ingest"], counts["n"], counts["flagged"],
-                      assembled["campaigns"], seconds)
+                      assembled["campaigns"], seconds, bool(isolate))
 
 
 def _counts(ws: Workspace) -> dict:
