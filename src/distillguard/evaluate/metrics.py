@@ -8,10 +8,9 @@ from pathlib import Path
 import duckdb
 from sklearn.metrics import adjusted_rand_score
 
-from ..workspace import sql_string
+from ..workspace import CSV_TRUE, csv_text, sql_string
 from .result import ArchetypeFP, CampaignRecall, EvalReport, check_targets
 
-TRUE = "('1', 'true', 't', 'yes')"
 # Stands for "no campaign": each such account becomes a cluster of its own, keyed by its id.
 # A NUL byte cannot occur in a campaign id written to CSV, so it never collides with one.
 SINGLETON = "chr(0) || account_id"
@@ -37,13 +36,13 @@ def _evaluate(con: duckdb.DuckDBPyConnection, truth_dir: Path, scan_dir: Path) -
     con.execute(f"""CREATE TABLE truth AS
         SELECT trim(account_id) AS account_id, lower(trim(label)) = 'distill' AS distill,
                nullif(trim(campaign), '') AS campaign, coalesce(nullif(trim(archetype), ''), '?') AS archetype
-        FROM {_csv(truth_dir / 'truth_accounts.csv')}""")
+        FROM {csv_text(truth_dir / 'truth_accounts.csv')}""")
     # Grouped, so that an account listed twice cannot count twice.
     con.execute(f"""CREATE TABLE scan AS
         SELECT trim(account_id) AS account_id, coalesce(max(try_cast(score AS DOUBLE)), 0) AS score,
-               coalesce(bool_or(lower(trim(flagged)) IN {TRUE}), false) AS flagged,
+               coalesce(bool_or(lower(trim(flagged)) IN {CSV_TRUE}), false) AS flagged,
                max(nullif(trim(campaign_id), '')) AS predicted
-        FROM {_csv(scan_dir / 'accounts.csv')} GROUP BY 1""")
+        FROM {csv_text(scan_dir / 'accounts.csv')} GROUP BY 1""")
     # Accounts absent from the scan were not flagged, and score 0.
     con.execute("""CREATE TABLE acc AS
         SELECT t.*, coalesce(s.flagged, false) AS flagged, coalesce(s.score, 0) AS score, s.predicted,
@@ -90,7 +89,7 @@ def _exchange_metrics(con: duckdb.DuckDBPyConnection, truth: Path, scan: Path) -
     if not truth.is_file():
         return {**out, "exchange_note": f"{truth.name} absent from the truth"}
     con.execute(f"""CREATE VIEW tex AS SELECT trim(request_id) AS request_id, trim(account_id) AS account_id,
-        coalesce(lower(trim(is_distill)) IN {TRUE}, false) AS y FROM {_csv(truth)}""")
+        coalesce(lower(trim(is_distill)) IN {CSV_TRUE}, false) AS y FROM {csv_text(truth)}""")
     # Hydra accounts are found from the data: their truth exchanges mix harvesting and normal traffic.
     con.execute("""CREATE TABLE mixed AS
         SELECT account_id, count(*) AS exchanges FROM tex GROUP BY account_id HAVING bool_or(y) AND NOT bool_and(y)""")
@@ -103,7 +102,7 @@ def _exchange_metrics(con: duckdb.DuckDBPyConnection, truth: Path, scan: Path) -
         SELECT coalesce(e.score, 0) AS s, t.account_id IN (SELECT account_id FROM mixed) AS hydra,
                e.request_id IS NULL AS missing, count(*) FILTER (t.y) AS p, count(*) FILTER (NOT t.y) AS n
         FROM tex t LEFT JOIN (SELECT trim(request_id) AS request_id, try_cast(score AS DOUBLE) AS score
-                              FROM {_csv(scan)}) e USING (request_id)
+                              FROM {csv_text(scan)}) e USING (request_id)
         GROUP BY ALL""")
     out["exchanges_missing_from_scan"] = con.execute("SELECT coalesce(sum(p + n), 0) FROM ex WHERE missing").fetchone()[0]
     out["exchange_auroc"] = _auroc(con, "SELECT s, p, n FROM ex")
@@ -128,8 +127,3 @@ def _ari(con: duckdb.DuckDBPyConnection, source: str) -> float | None:
         return None
     true, predicted = zip(*rows)
     return float(adjusted_rand_score(true, predicted))
-
-
-def _csv(path: Path) -> str:
-    # Every column as text, so one odd value never changes how a whole column is typed.
-    return f"read_csv({sql_string(str(path))}, header = true, all_varchar = true)"

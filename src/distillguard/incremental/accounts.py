@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from ..fingerprints.behaviour import compute_account_features
-from ..workspace import Workspace
+from ..workspace import Workspace, sql_string
 
 _ANCHORS = """
 SELECT request_id FROM exchanges
@@ -49,7 +49,7 @@ def update_account_features(ws: Workspace, touched: str, intel=None, tmp_dir: st
             compute_account_features(delta, intel=intel)
         # Asked before attaching: information_schema would also list the delta's tables.
         have_ips = db.table_exists("ip_intel")
-        db.execute(f"ATTACH '{_quoted(path)}' AS inc_delta (READ_ONLY)")
+        db.execute(f"ATTACH {sql_string(str(path))} AS inc_delta (READ_ONLY)")
         try:
             mine = f"account_id IN (SELECT account_id FROM {touched})"
             db.execute(f"DELETE FROM main.account_features WHERE {mine}")
@@ -69,7 +69,7 @@ def _copy_delta(ws: Workspace, touched: str, path: Path) -> None:
     """Write the delta workspace: SQL copies inside DuckDB, nothing passes through Python."""
     db = ws.backend
     present = [t for t in (*_PER_EXCHANGE, *_WHOLE) if db.table_exists(t)]
-    db.execute(f"ATTACH '{_quoted(path)}' AS inc_delta")
+    db.execute(f"ATTACH {sql_string(str(path))} AS inc_delta")
     try:
         db.execute(f"""CREATE TABLE inc_delta.exchanges AS SELECT * FROM exchanges
                        WHERE account_id IN (SELECT account_id FROM {touched}) OR request_id IN ({_ANCHORS})""")
@@ -82,7 +82,3 @@ def _copy_delta(ws: Workspace, touched: str, path: Path) -> None:
                 db.execute(f"CREATE TABLE inc_delta.{table} AS SELECT * FROM {table}")
     finally:
         db.execute("DETACH inc_delta")
-
-
-def _quoted(path: Path) -> str:
-    return str(path).replace("'", "''")

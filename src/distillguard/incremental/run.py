@@ -50,7 +50,7 @@ def scan_incremental(exchanges, out_dir: str | Path, accounts=None, workspace: s
                 from ..report import write_report
                 files["report.html"] = write_report(out_dir, workspace=ws)
             return IncrementalResult(out_dir, files, reports, result.accounts, result.flagged, result.campaigns,
-                                     result.seconds, result)
+                                     result.seconds, update=result)
         last = ws.sql("SELECT accounts, flagged, campaigns FROM inc_updates ORDER BY run DESC LIMIT 1").to_pylist()
         last = last[0] if last else {"accounts": 0, "flagged": 0, "campaigns": 0}
     return IncrementalResult(out_dir, _existing(out_dir), reports, last["accounts"], last["flagged"],

@@ -13,7 +13,8 @@ from typing import Any, Callable, Iterator
 
 import duckdb
 
-TRUE = "('1', 'true', 't', 'yes')"
+from ..workspace import CSV_TRUE, csv_text
+
 
 
 @dataclass
@@ -68,20 +69,20 @@ def load(scan_dir: Path, workspace: Any = None) -> Scan:
         raise FileNotFoundError(f"{accounts_csv} not found")
     with duckdb.connect() as con:
         con.execute("SET enable_progress_bar = false")
-        total, flagged = con.execute(f"""SELECT count(*), count(*) FILTER (lower(trim(flagged)) IN {TRUE})
-                                         FROM {_csv(accounts_csv)}""").fetchone()
+        total, flagged = con.execute(f"""SELECT count(*), count(*) FILTER (lower(trim(flagged)) IN {CSV_TRUE})
+                                         FROM {csv_text(accounts_csv)}""").fetchone()
         # Only flagged or grouped accounts come into Python: a scan may list millions.
-        rows = con.execute(f"""SELECT account_id, try_cast(score AS DOUBLE), lower(trim(flagged)) IN {TRUE},
+        rows = con.execute(f"""SELECT account_id, try_cast(score AS DOUBLE), lower(trim(flagged)) IN {CSV_TRUE},
                                       coalesce(campaign_id, ''), coalesce(reasons, '')
-                               FROM {_csv(accounts_csv)}
-                               WHERE lower(trim(flagged)) IN {TRUE} OR coalesce(campaign_id, '') <> ''""").fetchall()
+                               FROM {csv_text(accounts_csv)}
+                               WHERE lower(trim(flagged)) IN {CSV_TRUE} OR coalesce(campaign_id, '') <> ''""").fetchall()
         account_rows = {a: dict(score=s, flagged=f, campaign_id=c, reasons=r) for a, s, f, c, r in rows}
         campaigns = _campaigns(scan_dir / "campaigns.json", account_rows)
         members = sorted({a for c in campaigns for a in c.accounts} | set(account_rows))
         exchanges, per_account = None, None
         if exchanges_csv.is_file():
             counts = con.execute(f"""SELECT CASE WHEN account_id IN (SELECT unnest(?)) THEN account_id END, count(*)
-                                     FROM {_csv(exchanges_csv)} GROUP BY 1""", [members]).fetchall()
+                                     FROM {csv_text(exchanges_csv)} GROUP BY 1""", [members]).fetchall()
             exchanges = sum(n for _, n in counts)
             per_account = {a: n for a, n in counts if a is not None}
     scan = Scan(total, flagged, exchanges, campaigns, account_rows, per_account,
@@ -239,7 +240,3 @@ def _float(value: Any) -> float | None:
 def _int(value: Any) -> int | None:
     f = _float(value)
     return None if f is None else int(f)
-
-
-def _csv(path: Path) -> str:
-    return "read_csv('" + str(path).replace("'", "''") + "', header = true, all_varchar = true)"

@@ -24,7 +24,7 @@ from sklearn.metrics import roc_auc_score
 from ..fingerprints.stage import run_fingerprints
 from ..ingest import ingest
 from ..simulate import simulate
-from ..workspace import Workspace
+from ..workspace import Workspace, csv_text
 from .model import LinearModel, TreeModel
 from .score import LEVELS, MODEL_FILES, MODELS, feature_table, matrix, score_level
 
@@ -42,8 +42,8 @@ def prepare(work: Path, preset: str, seed: int, accounts: int, days: int) -> Wor
         ingest(ws, data / "exchanges.jsonl.gz")
         ingest(ws, data / "accounts.jsonl", kind="accounts")
         run_fingerprints(ws)
-    ws.backend.execute(f"CREATE OR REPLACE TABLE truth_accounts AS SELECT * FROM read_csv('{data}/truth_accounts.csv', all_varchar=true)")
-    ws.backend.execute(f"CREATE OR REPLACE TABLE truth_exchanges AS SELECT * FROM read_csv('{data}/truth_exchanges.csv', all_varchar=true)")
+    ws.backend.execute(f"CREATE OR REPLACE TABLE truth_accounts AS SELECT * FROM {csv_text(data / 'truth_accounts.csv')}")
+    ws.backend.execute(f"CREATE OR REPLACE TABLE truth_exchanges AS SELECT * FROM {csv_text(data / 'truth_exchanges.csv')}")
     return ws
 
 

@@ -19,6 +19,15 @@ def sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+CSV_TRUE = "('1', 'true', 't', 'yes')"  # the spellings of true in a CSV read as text
+
+
+def csv_text(path: str | Path) -> str:
+    """DuckDB SQL reading a CSV file with a header, every column as text: one odd value never changes
+    how a whole column is typed."""
+    return f"read_csv({sql_string(str(path))}, header = true, all_varchar = true)"
+
+
 class Backend(ABC):
     name: str
 

@@ -9,7 +9,7 @@ from typing import Any, Iterator
 import duckdb
 import pyarrow as pa
 
-from .base import Backend
+from .base import Backend, sql_string
 
 
 def check_memory_limit(value: str) -> str:
@@ -57,8 +57,7 @@ class DuckDBBackend(Backend):
             relation.query(name, sql)
 
     def write_csv(self, sql: str, path: str | Path) -> None:
-        quoted = str(path).replace("'", "''")  # COPY takes no parameters
-        self.con.execute(f"COPY ({sql}) TO '{quoted}' (HEADER, DELIMITER ',')")
+        self.con.execute(f"COPY ({sql}) TO {sql_string(str(path))} (HEADER, DELIMITER ',')")  # COPY takes no parameters
 
     def register_arrow(self, name: str, table: pa.Table | pa.RecordBatchReader) -> None:
         self.con.register(name, table)

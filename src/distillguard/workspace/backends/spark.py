@@ -26,7 +26,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from . import spark_sql
-from .base import Backend
+from .base import Backend, sql_string
 
 _DUCKDB_TYPES = {"string": "VARCHAR", "double": "DOUBLE", "float": "FLOAT", "bigint": "BIGINT", "int": "INTEGER",
                  "boolean": "BOOLEAN", "timestamp": "TIMESTAMP WITH TIME ZONE", "array<string>": "VARCHAR[]"}
@@ -211,10 +211,9 @@ class SparkBackend(Backend):
 
     def write_csv(self, sql: str, path: str | Path) -> None:
         # Through DuckDB's writer, so the file is byte-for-byte what the DuckDB backend writes.
-        quoted = str(path).replace("'", "''")
         self._local.register("_dg_csv", self.fetch_arrow(sql))
         try:
-            self._local.execute(f"COPY _dg_csv TO '{quoted}' (HEADER, DELIMITER ',')")
+            self._local.execute(f"COPY _dg_csv TO {sql_string(str(path))} (HEADER, DELIMITER ',')")
         finally:
             self._local.unregister("_dg_csv")
 
