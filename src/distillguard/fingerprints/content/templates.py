@@ -405,7 +405,7 @@ def family_id(masked: str) -> int:
     return int.from_bytes(hashlib.blake2b(masked.encode(), digest_size=8).digest(), "big", signed=True)
 
 
-def _masked_keys(ws: Workspace) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
+def _masked_keys(ws: Workspace) -> tuple[dict, pa.Array, np.ndarray, np.ndarray]:
     """Distinct raw prompts, masked a batch at a time: (masked key -> key number, each raw prompt's `rid`,
     its exchanges and its key number). Only the masked keys stay in memory, not the raw texts (2.5M
     distinct prompts, 2.7 GB of text, at 16M exchanges)."""
@@ -420,11 +420,11 @@ def _masked_keys(ws: Workspace) -> tuple[dict, np.ndarray, np.ndarray, np.ndarra
         keys.append(np.fromiter((index.setdefault((u, masked_system[s], t), len(index))
                                  for u, s, t in zip(user, systems, batch.column("tools").to_pylist())),
                                 np.int64, len(user)))
-        rids.append(batch.column("rid").to_numpy())
+        rids.append(batch.column("rid"))  # as the engine types its hash (unsigned in DuckDB, signed in Spark)
         counts.append(batch.column("n").to_numpy())
     if not keys:
-        return index, np.zeros(0, np.uint64), np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return index, np.concatenate(rids), np.concatenate(counts), np.concatenate(keys)
+        return index, pa.array([], pa.uint64()), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return index, pa.concat_arrays(rids), np.concatenate(counts), np.concatenate(keys)
 
 
 def build_template_families(ws: Workspace, threshold: float = 0.8,
@@ -465,7 +465,7 @@ def build_template_families(ws: Workspace, threshold: float = 0.8,
     is_canonical = np.zeros(len(keys), bool)
     is_canonical[list(canonical.values())] = True
     db.register_arrow("_tpl_member", pa.table({
-        "rid": pa.array(rid[member], pa.uint64()),
+        "rid": rid.take(pa.array(member, pa.int64())),
         "family_id": pa.array([ids[labels[k]] for k in key_of_raw[member]], pa.int64()),
         "canonical": pa.array(is_canonical[key_of_raw[member]]),
     }))
