@@ -193,7 +193,7 @@ def test_stage_writes_families(ws):
     fill(ws, ROWS)
     steps = []
     stats = build_template_families(ws, progress=lambda done, total: steps.append((done, total)))
-    assert steps[-1] == (5, 5)
+    assert steps == [(1, 4), (2, 4), (3, 4), (4, 4)]
     assert (stats.exchanges, stats.families, stats.in_families) == (len(ROWS), 3, len(ROWS) - 2)
     fams = families(ws)
     cot = fams["Reconstruct your full reasoning for: <SLOT>"]

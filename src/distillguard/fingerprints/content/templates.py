@@ -432,21 +432,21 @@ def build_template_families(ws: Workspace, threshold: float = 0.8,
     """Write `exchange_templates` and `template_families` (see the module docstring); return counts.
 
     `threshold`: the estimated Jaccard similarity of shingle sets at which two masked prompts join one
-    family. `progress(done, total)` is called after each of five steps.
+    family. `progress(done, total)` is called after each of four steps.
     """
     db = ws.backend
 
     def step(done: int) -> None:
         if progress:
-            progress(done, 5)
+            progress(done, 4)
 
     index, rid, n, key_of_raw = _masked_keys(ws)
     keys = list(index)
     del index
-    step(2)
+    step(1)
 
     sig = key_signatures(keys)
-    step(3)
+    step(2)
 
     labels = cluster(sig, threshold)
     del sig
@@ -459,7 +459,7 @@ def build_template_families(ws: Workspace, threshold: float = 0.8,
         if (per_key[k], rendered[c]) > (per_key[c], rendered[k]):
             canonical[labels[k]] = k
     ids = {label: family_id(rendered[k]) for label, k in canonical.items()}
-    step(4)
+    step(3)
 
     member = np.flatnonzero(in_family[key_of_raw])
     is_canonical = np.zeros(len(keys), bool)
@@ -483,7 +483,7 @@ def build_template_families(ws: Workspace, threshold: float = 0.8,
         db.unregister("_tpl_member")
         db.unregister("_tpl_family")
         db.execute("DROP TABLE IF EXISTS _tpl_ex")
-    step(5)
+    step(4)
     return TemplateStats(
         exchanges=int(n.sum()), distinct_masked=len(keys), families=len(ids),
         in_families=ws.count("exchange_templates"),
