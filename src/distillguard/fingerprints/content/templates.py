@@ -405,26 +405,59 @@ def family_id(masked: str) -> int:
     return int.from_bytes(hashlib.blake2b(masked.encode(), digest_size=8).digest(), "big", signed=True)
 
 
-def _masked_keys(ws: Workspace) -> tuple[dict, pa.Array, np.ndarray, np.ndarray]:
-    """Distinct raw prompts, masked a batch at a time: (masked key -> key number, each raw prompt's `rid`,
-    its exchanges and its key number). Only the masked keys stay in memory, not the raw texts (2.5M
-    distinct prompts, 2.7 GB of text, at 16M exchanges)."""
-    index: dict[tuple[str, str, str], int] = {}  # (masked user, masked system, tools) -> key number
+def _masked_keys(ws: Workspace) -> tuple[int, np.ndarray, pa.Array, np.ndarray, np.ndarray]:
+    """Distinct raw prompts, masked a batch at a time, and the distinct masked keys they give, numbered in
+    order of first appearance: (number of keys, their MinHash signatures, each raw prompt's `rid`, its
+    exchanges, its key number). A new key is hashed when first seen and its text goes to `_tpl_keys`
+    in the workspace, so memory holds neither raw nor masked text (at 16M exchanges: 2.5M distinct
+    prompts, 2.7 GB of text), only a digest per key."""
+    db = ws.backend
+    db.execute("CREATE OR REPLACE TABLE _tpl_keys (k BIGINT, user_text VARCHAR, system_text VARCHAR, tools VARCHAR)")
+    index: dict[bytes, int] = {}  # digest of (masked user, masked system, tools) -> key number
     masked_system: dict[str, str] = {}
-    rids, counts, keys = [], [], []
-    for batch in ws.backend.iter_batches(_RAW, rows=RAW_BATCH):
+    rids, counts, numbers, sigs = [], [], [], []
+    for batch in db.iter_batches(_RAW, rows=RAW_BATCH):
         user = mask_many(batch.column("text").to_pylist())
         systems = batch.column("system").to_pylist()
         new = sorted(set(systems) - masked_system.keys())
         masked_system.update(zip(new, mask_many(new)))
-        keys.append(np.fromiter((index.setdefault((u, masked_system[s], t), len(index))
-                                 for u, s, t in zip(user, systems, batch.column("tools").to_pylist())),
-                                np.int64, len(user)))
+        fresh: list[tuple[str, str, str]] = []
+        of_raw = np.empty(len(user), np.int64)
+        for i, key in enumerate(zip(user, (masked_system[s] for s in systems), batch.column("tools").to_pylist())):
+            digest = hashlib.blake2b("\x00".join(key).encode(), digest_size=16).digest()
+            number = index.get(digest)
+            if number is None:
+                number = index[digest] = len(index)
+                fresh.append(key)
+            of_raw[i] = number
+        numbers.append(of_raw)
         rids.append(batch.column("rid"))  # as the engine types its hash (unsigned in DuckDB, signed in Spark)
         counts.append(batch.column("n").to_numpy())
-    if not keys:
-        return index, pa.array([], pa.uint64()), np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return index, pa.concat_arrays(rids), np.concatenate(counts), np.concatenate(keys)
+        if fresh:
+            sigs.append(key_signatures(fresh))
+            first = len(index) - len(fresh)
+            db.register_arrow("_tpl_new", pa.table({
+                "k": pa.array(range(first, len(index)), pa.int64()),
+                **{name: pa.array([k[i] for k in fresh], pa.string())
+                   for i, name in enumerate(("user_text", "system_text", "tools"))}}))
+            db.execute("INSERT INTO _tpl_keys SELECT * FROM _tpl_new")
+            db.unregister("_tpl_new")
+    if not numbers:
+        return 0, np.zeros((0, NUM_PERM), np.uint32), pa.array([], pa.uint64()), np.zeros(0, np.int64), \
+            np.zeros(0, np.int64)
+    return (len(index), np.concatenate(sigs), pa.concat_arrays(rids), np.concatenate(counts),
+            np.concatenate(numbers))
+
+
+def _key_texts(ws: Workspace, wanted: np.ndarray) -> dict[int, tuple[str, str, str]]:
+    """(masked user, masked system, tools) of the keys numbered in `wanted`, from `_tpl_keys`."""
+    db = ws.backend
+    db.register_arrow("_tpl_wanted", pa.table({"k": pa.array(wanted, pa.int64())}))
+    try:
+        rows = ws.sql("SELECT k, user_text, system_text, tools FROM _tpl_keys SEMI JOIN _tpl_wanted USING (k)")
+    finally:
+        db.unregister("_tpl_wanted")
+    return {k: (u, s, t) for k, u, s, t in zip(*(rows.column(c).to_pylist() for c in rows.column_names))}
 
 
 def build_template_families(ws: Workspace, threshold: float = 0.8,
@@ -440,19 +473,25 @@ def build_template_families(ws: Workspace, threshold: float = 0.8,
         if progress:
             progress(done, 4)
 
-    index, rid, n, key_of_raw = _masked_keys(ws)
-    keys = list(index)
-    del index
-    step(1)
+    try:
+        return _families(ws, threshold, step)
+    finally:
+        db.execute("DROP TABLE IF EXISTS _tpl_keys")
 
-    sig = key_signatures(keys)
-    step(2)
+
+def _families(ws: Workspace, threshold: float, step: Callable[[int], None]) -> TemplateStats:
+    db = ws.backend
+    n_keys, sig, rid, n, key_of_raw = _masked_keys(ws)
+    step(1)
 
     labels = cluster(sig, threshold)
     del sig
-    per_key = np.bincount(key_of_raw, weights=n, minlength=len(keys))
-    in_family = (np.bincount(labels, weights=per_key)[labels] >= 2) if keys else np.zeros(0, bool)
-    rendered = {int(k): _render(*keys[k]) for k in np.flatnonzero(in_family)}  # only what may be canonical
+    per_key = np.bincount(key_of_raw, weights=n, minlength=n_keys)
+    in_family = (np.bincount(labels, weights=per_key)[labels] >= 2) if n_keys else np.zeros(0, bool)
+    step(2)
+
+    keys = _key_texts(ws, np.flatnonzero(in_family))  # only what may be canonical
+    rendered = {k: _render(*keys[k]) for k in sorted(keys)}
     canonical: dict[int, int] = {}  # label -> its member key with most exchanges, ties to the smaller text
     for k in rendered:
         c = canonical.setdefault(labels[k], k)
@@ -462,7 +501,7 @@ def build_template_families(ws: Workspace, threshold: float = 0.8,
     step(3)
 
     member = np.flatnonzero(in_family[key_of_raw])
-    is_canonical = np.zeros(len(keys), bool)
+    is_canonical = np.zeros(n_keys, bool)
     is_canonical[list(canonical.values())] = True
     db.register_arrow("_tpl_member", pa.table({
         "rid": rid.take(pa.array(member, pa.int64())),
@@ -485,6 +524,6 @@ def build_template_families(ws: Workspace, threshold: float = 0.8,
         db.execute("DROP TABLE IF EXISTS _tpl_ex")
     step(4)
     return TemplateStats(
-        exchanges=int(n.sum()), distinct_masked=len(keys), families=len(ids),
+        exchanges=int(n.sum()), distinct_masked=n_keys, families=len(ids),
         in_families=ws.count("exchange_templates"),
         generic_families=int(db.scalar("SELECT count(*) FROM template_families WHERE generic")))
