@@ -91,7 +91,7 @@ SPECIFIC_MIN_WORDS = 4
 GENERIC_SHARE = 0.25
 GENERIC_MIN_ACCOUNTS = 100
 CHUNK = 50_000  # masked keys hashed at a time: bounds memory
-RAW_BATCH = 200_000  # distinct raw prompts masked at a time
+RAW_BATCH = 50_000  # distinct raw prompts masked at a time (some are long: 1 GB of text in 200k)
 
 # --- masking ------------------------------------------------------------------------------------------
 # A sequence of RE2 substitutions over Arrow arrays (C++, linear time, the GIL released), so a million
@@ -101,6 +101,7 @@ RAW_BATCH = 200_000  # distinct raw prompts masked at a time
 
 SLOT_NAMES = ("SLOT", "CODE", "URL", "EMAIL", "QUOTE", "NUM", "NAME")
 MASK_HEAD, MASK_TAIL = 6000, 2000  # characters kept at each end of a longer prompt
+MASK_CHUNK_CHARS = 8_000_000  # text masked at a time per thread (each masking step copies its chunk)
 _W = r"\pL\pN_"  # word characters
 _CAP = rf"(?:[A-HJ-Z]|I[{_W}&-])[{_W}'’&-]*"  # a capitalised word; "I" and "I'm" are no names
 # Line marks while masking the payload: a role marker, a header, an opener, a short label with a value
@@ -196,8 +197,13 @@ def mask_many(texts: list[str]) -> list[str]:
     """`mask_slots` of each text, in chunks on two threads (Arrow compute releases the GIL); a text
     that recurs (one user text under several system prompts or tool sets) is masked once."""
     distinct = list(dict.fromkeys(texts))
-    chunk = max(1, min(50_000, -(-len(distinct) // 2)))
-    parts = [pa.array(distinct[i:i + chunk], pa.large_string()) for i in range(0, len(distinct), chunk)]
+    most = max(1, min(50_000, -(-len(distinct) // 2)))  # texts per chunk: both threads busy on small inputs
+    parts, start, chars = [], 0, 0
+    for i, text in enumerate(distinct):  # ... and at most MASK_CHUNK_CHARS of text: each step copies a chunk
+        chars += min(len(text), MASK_HEAD + MASK_TAIL)
+        if i + 1 - start >= most or chars >= MASK_CHUNK_CHARS or i + 1 == len(distinct):
+            parts.append(pa.array(distinct[start:i + 1], pa.large_string()))
+            start, chars = i + 1, 0
     with ThreadPoolExecutor(2) as pool:
         masked = dict(zip(distinct, (m for part in pool.map(_mask_array, parts) for m in part.to_pylist())))
     return [masked[t] for t in texts]
