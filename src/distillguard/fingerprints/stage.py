@@ -57,9 +57,7 @@ def classify_capabilities(ws: Workspace, classifier: CapabilityClassifier | None
                               "capability": pa.array(np.asarray(classifier.classes)[top]),
                               "confidence": p[np.arange(len(top)), top],
                               **{f"p_{c}": p[:, i] for i, c in enumerate(classifier.classes)}})
-            db.register_arrow("_caps", table)
-            db.execute("INSERT INTO _capability_out SELECT * FROM _caps")
-            db.unregister("_caps")
+            db.insert_batch("_caps", table, ["INSERT INTO _capability_out SELECT * FROM _caps"])
             done += batch.num_rows
             if progress:
                 progress("capabilities", done, total)

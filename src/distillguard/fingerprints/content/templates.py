@@ -442,12 +442,11 @@ def _masked_keys(ws: Workspace) -> tuple[int, np.ndarray, pa.Array, np.ndarray, 
         if fresh:
             sigs.append(key_signatures(fresh))
             first = len(index) - len(fresh)
-            db.register_arrow("_tpl_new", pa.table({
+            db.insert_batch("_tpl_new", pa.table({
                 "k": pa.array(range(first, len(index)), pa.int64()),
                 **{name: pa.array([k[i] for k in fresh], pa.string())
-                   for i, name in enumerate(("user_text", "system_text", "tools"))}}))
-            db.execute("INSERT INTO _tpl_keys SELECT * FROM _tpl_new")
-            db.unregister("_tpl_new")
+                   for i, name in enumerate(("user_text", "system_text", "tools"))}}),
+                ["INSERT INTO _tpl_keys SELECT * FROM _tpl_new"])
     if not numbers:
         return 0, np.zeros((0, NUM_PERM), np.uint32), pa.array([], pa.uint64()), np.zeros(0, np.int64), \
             np.zeros(0, np.int64)
