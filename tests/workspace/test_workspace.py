@@ -38,6 +38,22 @@ def test_memory_limit_is_applied_and_checked(tmp_path):
         DuckDBBackend(tmp_path / "x.duckdb", memory_limit="1GB'; DROP TABLE exchanges; --")
 
 
+@pytest.mark.parametrize("limit", ["5GB", None])
+def test_memory_share_lowers_the_cap_for_a_block_and_restores_it(tmp_path, limit):
+    from distillguard.workspace.backends.duckdb import DuckDBBackend, _bytes
+
+    backend = DuckDBBackend(tmp_path / "w.duckdb", memory_limit=limit)
+    cap = lambda: _bytes(backend.scalar("SELECT current_setting('memory_limit')"))  # noqa: E731
+    before = cap()
+    with backend.memory_share(0.4):
+        assert cap() == pytest.approx(0.4 * before, rel=0.03)
+    assert cap() == pytest.approx(before, rel=0.01)
+    with pytest.raises(RuntimeError), backend.memory_share(0.5):
+        raise RuntimeError("a failing step")
+    assert cap() == pytest.approx(before, rel=0.01)
+    backend.close()
+
+
 def test_batches_inserted_in_a_transaction_are_not_held_until_commit(tmp_path):
     import gc
 

@@ -92,6 +92,9 @@ GENERIC_SHARE = 0.25
 GENERIC_MIN_ACCOUNTS = 100
 CHUNK = 50_000  # masked keys hashed at a time: bounds memory
 RAW_BATCH = 50_000  # distinct raw prompts masked at a time (some are long: 1 GB of text in 200k)
+# The engine's share of its memory while it streams the sorted raw prompts: it holds the whole sorted
+# result up to its cap (4.9 GB at 16M exchanges) while Python masks and hashes beside it.
+RAW_MEMORY_SHARE = 0.4
 
 # --- masking ------------------------------------------------------------------------------------------
 # A sequence of RE2 substitutions over Arrow arrays (C++, linear time, the GIL released), so a million
@@ -422,31 +425,32 @@ def _masked_keys(ws: Workspace) -> tuple[int, np.ndarray, pa.Array, np.ndarray, 
     index: dict[bytes, int] = {}  # digest of (masked user, masked system, tools) -> key number
     masked_system: dict[str, str] = {}
     rids, counts, numbers, sigs = [], [], [], []
-    for batch in db.iter_batches(_RAW, rows=RAW_BATCH):
-        user = mask_many(batch.column("text").to_pylist())
-        systems = batch.column("system").to_pylist()
-        new = sorted(set(systems) - masked_system.keys())
-        masked_system.update(zip(new, mask_many(new)))
-        fresh: list[tuple[str, str, str]] = []
-        of_raw = np.empty(len(user), np.int64)
-        for i, key in enumerate(zip(user, (masked_system[s] for s in systems), batch.column("tools").to_pylist())):
-            digest = hashlib.blake2b("\x00".join(key).encode(), digest_size=16).digest()
-            number = index.get(digest)
-            if number is None:
-                number = index[digest] = len(index)
-                fresh.append(key)
-            of_raw[i] = number
-        numbers.append(of_raw)
-        rids.append(batch.column("rid"))  # as the engine types its hash (unsigned in DuckDB, signed in Spark)
-        counts.append(batch.column("n").to_numpy())
-        if fresh:
-            sigs.append(key_signatures(fresh))
-            first = len(index) - len(fresh)
-            db.insert_batch("_tpl_new", pa.table({
-                "k": pa.array(range(first, len(index)), pa.int64()),
-                **{name: pa.array([k[i] for k in fresh], pa.string())
-                   for i, name in enumerate(("user_text", "system_text", "tools"))}}),
-                ["INSERT INTO _tpl_keys SELECT * FROM _tpl_new"])
+    with db.memory_share(RAW_MEMORY_SHARE):
+        for batch in db.iter_batches(_RAW, rows=RAW_BATCH):
+            user = mask_many(batch.column("text").to_pylist())
+            systems = batch.column("system").to_pylist()
+            new = sorted(set(systems) - masked_system.keys())
+            masked_system.update(zip(new, mask_many(new)))
+            fresh: list[tuple[str, str, str]] = []
+            of_raw = np.empty(len(user), np.int64)
+            for i, key in enumerate(zip(user, (masked_system[s] for s in systems), batch.column("tools").to_pylist())):
+                digest = hashlib.blake2b("\x00".join(key).encode(), digest_size=16).digest()
+                number = index.get(digest)
+                if number is None:
+                    number = index[digest] = len(index)
+                    fresh.append(key)
+                of_raw[i] = number
+            numbers.append(of_raw)
+            rids.append(batch.column("rid"))  # as the engine types its hash (unsigned in DuckDB, signed in Spark)
+            counts.append(batch.column("n").to_numpy())
+            if fresh:
+                sigs.append(key_signatures(fresh))
+                first = len(index) - len(fresh)
+                db.insert_batch("_tpl_new", pa.table({
+                    "k": pa.array(range(first, len(index)), pa.int64()),
+                    **{name: pa.array([k[i] for k in fresh], pa.string())
+                       for i, name in enumerate(("user_text", "system_text", "tools"))}}),
+                    ["INSERT INTO _tpl_keys SELECT * FROM _tpl_new"])
     if not numbers:
         return 0, np.zeros((0, NUM_PERM), np.uint32), pa.array([], pa.uint64()), np.zeros(0, np.int64), \
             np.zeros(0, np.int64)

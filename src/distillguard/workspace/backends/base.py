@@ -7,6 +7,7 @@ backend runs the SQL (transpiling where its dialect differs) and stores tables.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -72,6 +73,12 @@ class Backend(ABC):
                 self.execute(sql)
         finally:
             self.unregister(name)
+
+    @contextmanager
+    def memory_share(self, share: float) -> Iterator[None]:
+        """Within the block, let the engine use only `share` of the memory it may use otherwise (it spills
+        to disk sooner), for a step whose Python side holds much of its own. No-op by default."""
+        yield
 
     def write_csv(self, sql: str, path: str | Path) -> None:
         """Write a query's result to a CSV file with a header (quoting only where needed)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -20,16 +21,27 @@ def check_memory_limit(value: str) -> str:
     return value
 
 
+_UNITS = {"": 1, "b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
+          "kib": 2 ** 10, "mib": 2 ** 20, "gib": 2 ** 30, "tib": 2 ** 40}
+
+
+def _bytes(size: str) -> float:
+    """Bytes in a DuckDB size setting as it reads back ("4.6 GiB", "512.0 MiB")."""
+    number, unit = re.fullmatch(r"\s*([\d.]+)\s*([A-Za-z]*)\s*", size).groups()
+    return float(number) * _UNITS[unit.lower()]
+
+
 class DuckDBBackend(Backend):
     name = "duckdb"
 
     def __init__(self, path: str | Path = ":memory:", memory_limit: str | None = None,
                  threads: int | None = None):
         self.path = str(path)
+        self.memory_limit = memory_limit and check_memory_limit(memory_limit)
         self.con = duckdb.connect(self.path)
         # Spill to disk rather than fail when a scan outgrows memory.
         if memory_limit:
-            self.con.execute(f"SET memory_limit='{check_memory_limit(memory_limit)}'")
+            self.con.execute(f"SET memory_limit='{self.memory_limit}'")
         if threads:
             self.con.execute(f"SET threads={int(threads)}")
         self.con.execute("SET preserve_insertion_order=false")
@@ -55,6 +67,16 @@ class DuckDBBackend(Backend):
         relation = self.con.from_arrow(table)
         for sql in statements:
             relation.query(name, sql)
+
+    @contextmanager
+    def memory_share(self, share: float) -> Iterator[None]:
+        # Restored as configured, not as it reads back (rounded: "4.6 GiB" for 5GB).
+        cap = self.memory_limit or self.scalar("SELECT current_setting('memory_limit')")
+        self.con.execute(f"SET memory_limit='{int(_bytes(cap) * share)}B'")
+        try:
+            yield
+        finally:
+            self.con.execute(f"SET memory_limit='{self.memory_limit}'" if self.memory_limit else "RESET memory_limit")
 
     def write_csv(self, sql: str, path: str | Path) -> None:
         self.con.execute(f"COPY ({sql}) TO {sql_string(str(path))} (HEADER, DELIMITER ',')")  # COPY takes no parameters
