@@ -266,6 +266,32 @@ def test_accounts_on_a_campaigns_own_infrastructure_join_it():
     assert not rows[org]["flagged"] and not any(rows[a]["flagged"] for a in cafe)
 
 
+def test_a_card_one_member_shares_takes_in_only_a_suspicious_account():
+    world = World(seed=3)
+    hydra = world.hydra(40)
+    cards = {hydra[0]: "pf_pair", hydra[1]: "pf_pair2"}
+    for row in world.accounts:
+        row["payment_fingerprint"] = cards.get(row["account_id"], row["payment_fingerprint"])
+    # on a member's card: a suspicious account, and a clean one; on a member's home address: a suspicious one
+    mate, clean, neighbour = (world.account(a, T0, card=c) for a, c in
+                              (("mate", "pf_pair"), ("clean", "pf_pair2"), ("neighbour", None)))
+    home = world.home_ip()
+    for a in (mate, clean, neighbour):
+        for h in range(5):
+            world.request(a, T0 + timedelta(days=1, hours=h), home if a == neighbour else world.home_ip())
+    world.request(hydra[2], T0 + timedelta(days=2, hours=12), home)
+    with Workspace.open(":memory:") as ws:
+        world.write(ws)
+        build_linkage(ws)
+        _scores(ws, world, {"hydra": hydra, "mate": [mate], "clean": [clean], "neighbour": [neighbour]},
+                {**CONTENT, "mate": 0.5, "clean": 0.05, "neighbour": 0.5})
+        assemble_campaigns(ws, CampaignConfig())
+        rows = {r["account_id"]: r for r in ws.sql("SELECT * FROM account_verdicts").to_pylist()}
+    campaign = rows[hydra[0]]["campaign_id"]
+    assert campaign and rows[mate]["campaign_id"] == campaign and "CAMPAIGN_INFRASTRUCTURE" in rows[mate]["reasons"]
+    assert not rows[clean]["flagged"] and not rows[neighbour]["flagged"]
+
+
 def test_an_egress_pool_held_almost_only_by_suspicious_accounts_is_one_campaign():
     from distillguard.linkage import LinkageConfig
 

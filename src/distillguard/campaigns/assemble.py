@@ -27,6 +27,8 @@ INFRA_TYPES = ("ip", "payment", "org_id", "signup_ip", "created_burst", "sync", 
 
 # An operation's own infrastructure: what it pays and signs up with, and the addresses it sends from.
 OWN_TYPES = ("ip", "payment", "signup_ip", "created_burst")
+# ... of which what identifies the payer: an address may be a residential proxy's exit, someone's home too.
+PAYER_TYPES = ("payment",)
 
 
 def _sql_in(values: tuple[str, ...]) -> str:
@@ -361,9 +363,12 @@ def _extend(ws: Workspace, cfg: CampaignConfig) -> None:
 
     A card, sign-up address, creation burst or client IP that a campaign's members hold, and that few
     others hold (at least `extend_min_share` of its holders are members), is the operation's own: an
-    account on it is one of its accounts, however little it has sent yet (a spare key, a fresh sign-up).
-    A verified organisation's key is never taken in this way. Writes `_extended` (account_id, cluster_id)
-    and moves those accounts into their campaign in `_groups`."""
+    account on it is one of its accounts, however little it has sent yet (a spare key, a fresh sign-up),
+    when `extend_min_members` members hold it. A card held by fewer (one member's, shared with one other
+    account) takes only an account whose own traffic is suspicious too (`extend_min_suspicion`): both kinds
+    of evidence, as for a campaign; an address is not enough then, since a residential proxy's exit is
+    somebody's home too. A verified organisation's key is never taken in this way. Writes
+    `_extended` (account_id, cluster_id) and moves those accounts into their campaign in `_groups`."""
     db = ws.backend
     db.execute(f"""
         CREATE OR REPLACE TEMP TABLE _extended AS
@@ -372,14 +377,15 @@ def _extend(ws: Workspace, cfg: CampaignConfig) -> None:
         ind AS (SELECT DISTINCT account_id, indicator_type, indicator_value FROM account_indicators
                 WHERE indicator_type IN ({_sql_in(OWN_TYPES)})),
         owned AS (SELECT i.indicator_type, i.indicator_value, m.cluster_id, count(*) AS k
-                  FROM ind i JOIN members m USING (account_id) GROUP BY ALL HAVING count(*) >= ?),
+                  FROM ind i JOIN members m USING (account_id) GROUP BY ALL),
         own AS (SELECT o.* FROM owned o JOIN ind i USING (indicator_type, indicator_value)
                 GROUP BY ALL HAVING any_value(o.k) >= ? * count(*))
         -- the campaign holding most of it; ties by id, so every run and engine picks the same
         SELECT i.account_id, arg_max(o.cluster_id, lpad(CAST(o.k AS VARCHAR), 10, '0') || o.cluster_id) AS cluster_id
         FROM ind i JOIN own o USING (indicator_type, indicator_value) JOIN _suspicion s USING (account_id)
         WHERE NOT s.established AND i.account_id NOT IN (SELECT account_id FROM members)
-        GROUP BY i.account_id""", [cfg.extend_min_members, cfg.extend_min_share])
+          AND (o.k >= ? OR (s.suspicion >= ? AND o.indicator_type IN ({_sql_in(PAYER_TYPES)})))
+        GROUP BY i.account_id""", [cfg.extend_min_share, cfg.extend_min_members, cfg.extend_min_suspicion])
     db.execute("""CREATE OR REPLACE TEMP TABLE _groups AS
                   SELECT * FROM _groups WHERE account_id NOT IN (SELECT account_id FROM _extended)
                   UNION ALL SELECT cluster_id, account_id, 0.0 AS max_link, false AS pooled FROM _extended""")

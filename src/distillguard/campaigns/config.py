@@ -40,6 +40,7 @@ class CampaignConfig:
     # A campaign takes in accounts on its own infrastructure: held by this many members...
     extend_min_members: int = 3
     extend_min_share: float = 0.5         # ... who are at least this share of all its holders
+    extend_min_suspicion: float = 0.4     # a card of fewer members takes an account with this score
     evidence_lines: int = 8
 
     def __post_init__(self) -> None:
