@@ -11,6 +11,9 @@ from distillguard.linkage import build_linkage
 from distillguard.workspace import Workspace
 from tests.linkage.worlds import T0, World
 
+# The behaviour features the campaign step reads (no account asks several models the same questions).
+FEATURES = ("CREATE OR REPLACE TABLE account_features AS "
+            "SELECT account_id, count(*) AS exchanges, 0.0 AS multi_model_request_share FROM exchanges GROUP BY 1")
 # How harvest-like each group's own traffic reads (what the scorers would say).
 CONTENT = {"hydra": 0.75, "slow": 0.6, "ent": 0.1, "class": 0.05, "cgnat": 0.05, "bg": 0.05}
 
@@ -19,7 +22,7 @@ def _scores(ws: Workspace, world: World, groups: dict[str, list[str]], levels: d
     content = {a: levels[g] for g, ids in groups.items() for a in ids}
     ws.backend.execute("CREATE OR REPLACE TABLE account_scores (account_id VARCHAR, score DOUBLE, reasons VARCHAR)")
     ws.backend.execute("CREATE OR REPLACE TABLE exchange_scores (request_id VARCHAR, account_id VARCHAR, score DOUBLE, reasons VARCHAR)")
-    ws.backend.execute("CREATE OR REPLACE TABLE account_features AS SELECT account_id, count(*) AS exchanges FROM exchanges GROUP BY 1")
+    ws.backend.execute(FEATURES)
     for a, c in content.items():
         ws.backend.execute("INSERT INTO account_scores VALUES (?, ?, 'TEST')", [a, c])
     ws.backend.execute("""INSERT INTO exchange_scores SELECT e.request_id, e.account_id, s.c, ''
@@ -160,7 +163,7 @@ def test_lone_account_needs_harvest_like_requests_not_only_machine_behaviour(har
         world.write(ws)
         build_linkage(ws)
         ws.backend.execute("CREATE OR REPLACE TABLE account_scores AS SELECT 'bot' AS account_id, 0.99 AS score, '' AS reasons")
-        ws.backend.execute("CREATE OR REPLACE TABLE account_features AS SELECT account_id, count(*) AS exchanges FROM exchanges GROUP BY 1")
+        ws.backend.execute(FEATURES)
         ws.backend.execute("""CREATE OR REPLACE TABLE exchange_scores AS
             SELECT request_id, account_id, CASE WHEN row_number() OVER (ORDER BY ts) <= ? * 250 THEN 0.9 ELSE 0.1 END
                    AS score, '' AS reasons FROM exchanges""", [harvest_share])
@@ -168,12 +171,34 @@ def test_lone_account_needs_harvest_like_requests_not_only_machine_behaviour(har
         assert ws.sql("SELECT flagged FROM account_verdicts WHERE account_id = 'bot'").column(0)[0].as_py() is flagged
 
 
+@pytest.mark.parametrize("asked_again, flagged", [(0.0, True), (0.9, False)])
+def test_an_evaluation_harness_is_not_condemned_by_content_alone(asked_again, flagged):
+    world = World(seed=3)
+    hydra = world.hydra(40)
+    # public benchmark questions read like harvesting and meet the operation's templates; a harness asks
+    # every model under test the same ones
+    bench = world.account("bench", T0)
+    ip = world.home_ip()
+    for i in range(300):
+        world.request(bench, T0 + timedelta(days=1, minutes=3 * i), ip, family=101 + i % 3)
+    with Workspace.open(":memory:") as ws:
+        world.write(ws)
+        build_linkage(ws)
+        _scores(ws, world, {"hydra": hydra, "bench": [bench]}, {**CONTENT, "bench": 0.99})
+        ws.backend.execute("UPDATE account_features SET multi_model_request_share = ? WHERE account_id = 'bench'",
+                           [asked_again])
+        ws.backend.execute("UPDATE exchange_scores SET score = 0.95 WHERE account_id = 'bench'")
+        assemble_campaigns(ws, CampaignConfig())
+        rows = {r["account_id"]: r for r in ws.sql("SELECT * FROM account_verdicts").to_pylist()}
+    assert rows[hydra[0]]["campaign_id"] and rows[bench]["flagged"] is flagged
+
+
 def _diluted_scores(ws: Workspace, accounts: list[str], share: float = 0.3, score: float = 0.3,
                     rest: float = 0.1) -> None:
     """Every account scores `score`; about `share` of its exchanges read as plain harvesting (0.95), the
     rest score `rest`."""
     ws.backend.execute("CREATE OR REPLACE TABLE account_scores (account_id VARCHAR, score DOUBLE, reasons VARCHAR)")
-    ws.backend.execute("CREATE OR REPLACE TABLE account_features AS SELECT account_id, count(*) AS exchanges FROM exchanges GROUP BY 1")
+    ws.backend.execute(FEATURES)
     ws.backend.execute("INSERT INTO account_scores SELECT unnest(?), ?, 'TEST'", [accounts, score])
     ws.backend.execute("""CREATE OR REPLACE TABLE exchange_scores AS
         SELECT request_id, account_id, CASE WHEN hash(request_id) % 1000 < ? THEN 0.95 ELSE ? END AS score,

@@ -188,3 +188,18 @@ def test_an_update_that_fails_midway_is_redone_in_full(tmp_path, monkeypatch):
     with Workspace.open(tmp_path / "out/workspace.duckdb") as ws:
         assert ws.count("exchange_scores") == 30 and ws.count("inc_updates") == 2
         assert not ws.sql("SELECT * FROM information_schema.tables WHERE ends_with(table_name, '_next')").num_rows
+
+
+def test_features_written_by_an_older_version_are_recomputed_whole(tmp_path):
+    from distillguard.fingerprints.behaviour import COLUMNS, compute_account_features
+    from distillguard.incremental.accounts import update_account_features
+    from distillguard.ingest import ingest
+
+    with Workspace.open(tmp_path / "w.duckdb") as ws:
+        ingest(ws, write_lines(tmp_path / "e.jsonl", [exchange(i) for i in range(40)]))
+        compute_account_features(ws)
+        ws.backend.execute("ALTER TABLE account_features DROP COLUMN multi_model_request_share")
+        ws.backend.execute("CREATE TABLE touched AS SELECT 'acct-1' AS account_id")
+        assert update_account_features(ws, "touched", tmp_dir=tmp_path)  # every account, not in place
+        assert set(COLUMNS) <= set(ws.sql("SELECT * FROM account_features LIMIT 0").column_names)
+        assert ws.count("account_features") == 7

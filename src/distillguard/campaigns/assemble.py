@@ -57,7 +57,10 @@ SELECT s.account_id, s.score AS suspicion, coalesce(a.exchanges, 0) AS exchanges
        CASE WHEN h.n >= {min_exchanges} THEN h.sure / h.n ELSE 1.0 END AS plain,
        -- a verified account bound to an organisation: content alone (public benchmark prompts, its own
        -- heavy use) does not condemn it; shared infrastructure or synchrony with others still can
-       coalesce(c.verified, false) AND c.org_id IS NOT NULL AS established, c.org_id
+       coalesce(c.verified, false) AND c.org_id IS NOT NULL AS established, c.org_id,
+       -- an evaluation harness asks every model under test the same questions (public benchmarks that read like
+       -- harvesting); a harvester asks one model new ones: content alone does not condemn it either
+       coalesce(a.multi_model_request_share, 0) >= {evaluator_share} AS evaluator
 FROM account_scores s LEFT JOIN account_features a USING (account_id) LEFT JOIN accounts c USING (account_id)
 LEFT JOIN (SELECT account_id, avg(CASE WHEN score >= 0.5 THEN 1.0 ELSE 0.0 END) AS share, count(*) AS n,
                   count(*) FILTER (WHERE score >= 0.5) AS hits, count(*) FILTER (WHERE score >= {sure_score}) AS sure
@@ -219,11 +222,12 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> dict:
                [cfg.min_link_weight, cfg.min_suspicion, cfg.min_suspicion])
     infra = _infra_pairs(ws, cfg, "SELECT account_id FROM _suspicion WHERE suspicion >= ?", [cfg.min_suspicion],
                          "SELECT account_a, account_b FROM _strong", [])
-    accounts = ws.sql("SELECT account_id, suspicion, evidence, established, plain FROM _suspicion").to_pydict()
+    accounts = ws.sql("SELECT account_id, suspicion, evidence, established, evaluator, plain FROM _suspicion").to_pydict()
     suspicion = dict(zip(accounts["account_id"], accounts["suspicion"]))
     evidence = dict(zip(accounts["account_id"], accounts["evidence"]))
     plain = dict(zip(accounts["account_id"], accounts["plain"]))
     established = {a for a, e in zip(accounts["account_id"], accounts["established"]) if e}
+    evaluators = {a for a, e in zip(accounts["account_id"], accounts["evaluator"]) if e}
     groups = _hub_merged(_components(infra, None, cfg.min_accounts, cfg.resolution),
                          _hubs(ws, cfg, "SELECT account_id FROM _suspicion WHERE suspicion >= ? AND NOT established",
                                [cfg.min_suspicion]), cfg.min_accounts)
@@ -235,7 +239,8 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> dict:
     # plain. Users of one coding tool share its prompt templates and send many borderline requests, as an
     # agentic harvester does; the harvester's own traffic holds a clear share of unmistakable ones.
     loners = {a for a in set(content["account_a"]) | set(content["account_b"])
-              if a not in grouped and a not in established and evidence[a] >= cfg.content_min_suspicion
+              if a not in grouped and a not in established and a not in evaluators
+              and evidence[a] >= cfg.content_min_suspicion
               and plain[a] >= cfg.content_min_sure}
     keep = [i for i, (a, b) in enumerate(zip(content["account_a"], content["account_b"])) if a in loners and b in loners]
     profiles = _capability_profiles(ws)
@@ -244,7 +249,7 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> dict:
     groups += [g for g in (_focused(g, profiles, cfg.content_min_focus) for g in by_content)
                if len(g) >= cfg.min_accounts]
     strong = list(zip(content["account_a"], content["account_b"], content["weight"]))
-    _attach(groups, strong, suspicion, cfg.attach_min_score, profiles,
+    _attach(groups, strong, {a: v for a, v in suspicion.items() if a not in evaluators}, cfg.attach_min_score, profiles,
             {frozenset(p) for p in zip(infra["account_a"], infra["account_b"])}, cfg.content_min_focus)
     strength = _max_link(strong)
     rows = {"cluster_id": [], "account_id": [], "max_link": [], "pooled": []}
@@ -395,7 +400,8 @@ def assemble_campaigns(ws: Workspace, config: CampaignConfig | None = None) -> i
     """Write `campaign_clusters` and `account_verdicts`; return the number of campaigns."""
     cfg = config or CampaignConfig()
     db = ws.backend
-    db.execute(_SUSPICION.format(min_exchanges=int(cfg.share_min_exchanges), sure_score=float(cfg.pool_sure_score)))
+    db.execute(_SUSPICION.format(min_exchanges=int(cfg.share_min_exchanges), sure_score=float(cfg.pool_sure_score),
+                                 evaluator_share=float(cfg.evaluator_min_share)))
     rows = _groups(ws, cfg)
     _load_groups(ws, rows)
     _judge(ws, cfg)
@@ -427,7 +433,7 @@ def assemble_campaigns(ws: Workspace, config: CampaignConfig | None = None) -> i
                -- alone, machine-like behaviour (volume, cadence) is any automated client's: its own requests must
                -- read as harvesting too
                coalesce(k.is_campaign, false) OR (s.suspicion >= ? AND s.exchanges >= ? AND s.harvest_share >= ?
-                                                  AND NOT s.established) AS flagged,
+                                                  AND NOT s.established AND NOT s.evaluator) AS flagged,
                CASE WHEN k.is_campaign THEN 'camp-' || substr(k.cluster_id, 3) END AS campaign_id,
                g.cluster_id,
                concat_ws(';', CASE WHEN k.is_campaign THEN 'CAMPAIGN_MEMBER' END,

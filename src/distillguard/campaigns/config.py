@@ -24,6 +24,7 @@ class CampaignConfig:
     content_min_suspicion: float = 0.6  # accounts grouped by content alone need this much suspicion...
     content_min_sure: float = 0.25      # ... and this share of their exchanges plainly harvesting (pool_sure_score)
     share_min_exchanges: int = 20       # an account's harvest share counts as evidence from this many exchanges
+    evaluator_min_share: float = 0.6    # share of requests also sent to another model: an evaluation harness
     content_min_focus: float = 0.5      # ... and a capability mix this close (cosine) to their group's
     # A lone account is flagged only when its own traffic leaves little doubt.
     solo_min_score: float = 0.97

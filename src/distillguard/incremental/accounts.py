@@ -14,7 +14,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from ..fingerprints.behaviour import compute_account_features
+from ..fingerprints.behaviour import COLUMNS, compute_account_features
 from ..workspace import Workspace, sql_string
 
 _ANCHORS = """
@@ -39,7 +39,10 @@ def update_account_features(ws: Workspace, touched: str, intel=None, tmp_dir: st
     True when every account was recomputed in place instead."""
     db = ws.backend
     share = db.scalar(f"SELECT avg(CAST(account_id IN (SELECT account_id FROM {touched}) AS DOUBLE)) FROM exchanges")
-    if share is None or share >= IN_PLACE_SHARE or not db.table_exists("account_features"):
+    # A table written by an older version lacks the newer columns: rows of this version would not fit.
+    stale = not db.table_exists("account_features") or bool(
+        set(COLUMNS) - set(db.fetch_arrow("SELECT * FROM account_features LIMIT 0").column_names))
+    if share is None or share >= IN_PLACE_SHARE or stale:
         compute_account_features(ws, intel=intel)
         return True
     with tempfile.TemporaryDirectory(dir=tmp_dir, prefix="dg-delta-") as tmp:

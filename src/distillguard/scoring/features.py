@@ -88,6 +88,9 @@ ACCOUNT_FEATURES: list[tuple[Feature, str]] = [
      "coalesce(a.reasoning_token_share, 0)"),
     (Feature("ips_per_exchange_log", "IP_ROTATION", "Rotates through many IP addresses"),
      "ln(1 + coalesce(a.distinct_ips, 0)) - ln(1 + coalesce(a.exchanges, 0)) / 2"),
+    (Feature("multi_model_request_share", "MODEL_COMPARISON",
+             "Sends the same requests to several models, as an evaluation harness does"),
+     "coalesce(a.multi_model_request_share, 0)"),
 ]
 
 ACCOUNT_SQL = """

@@ -141,6 +141,22 @@ def test_no_model_released_inside_the_log(ws, intel):
     assert f["new_model_pivot_hours"] is None and f["newest_model_share"] is None
 
 
+def test_same_request_to_several_models(ws, intel):
+    q = [f"Question {i}: what is {i} squared?" for i in range(10)]
+    harness = [ex("harness", i, model=m, last_user_message=q[i]) for i in range(10) for m in ("model-a", "model-b")]
+    harness += [ex("harness", 20 + i, last_user_message=f"only once {i}") for i in range(5)]  # one model only
+    # an agent loop: the same user text, one more message each turn, alternating models
+    agent = [ex("agent", i / 60, model=("model-a", "model-b")[i % 2], turn_count=1 + 2 * i, last_user_message="fix it")
+             for i in range(6)]
+    repeat = [ex("repeat", i, last_user_message="same") for i in range(6)]  # the same question, one model
+    empty = [ex("empty", i, model=("model-a", "model-b")[i % 2]) for i in range(6)]  # no user text at all
+    f = features(ws, intel, harness + agent + repeat + empty)
+    assert f["harness"]["multi_model_request_share"] == pytest.approx(20 / 25)
+    assert f["agent"]["multi_model_request_share"] == 0
+    assert f["repeat"]["multi_model_request_share"] == 0
+    assert f["empty"]["multi_model_request_share"] == 0
+
+
 def test_structure(ws, intel):
     conversation = [ex("chat", i / 60, turn_count=1 + 2 * i, user_turns=1 + i, input_tokens=100 * (i + 1),
                        system_prompt="You are helpful.") for i in range(4)]

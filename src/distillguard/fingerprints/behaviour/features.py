@@ -148,6 +148,12 @@ TEMPLATES = {
     "shared_template_families": ("BIGINT", "distinct such shared families"),
     "top_template_share": ("DOUBLE", "share of exchanges in the account's most used non-generic family"),
 }
+REQUESTS = {
+    "multi_model_request_share": ("DOUBLE", "share of exchanges whose request (user text, system prompt, number "
+                                            "of messages and of tools) the account also sent to another model: "
+                                            "an evaluation harness asks every model under test the same "
+                                            "questions, a harvester asks one model new ones"),
+}
 ACCOUNT = {
     "account_type": ("VARCHAR", "account type, from accounts"),
     "account_age_days": ("DOUBLE", "days from account creation to its first exchange"),
@@ -159,7 +165,7 @@ ACCOUNT = {
     "signup_ip_kind": ("VARCHAR", "network kind of the signup IP, per ip_intel"),
 }
 _BLOCKS = {"_bf_hourly": HOURLY, "_bf_pivot": PIVOT, "_bf_capabilities": CAPABILITIES,
-           "_bf_templates": TEMPLATES, "_bf_account": ACCOUNT}
+           "_bf_templates": TEMPLATES, "_bf_requests": REQUESTS, "_bf_account": ACCOUNT}
 
 COLUMNS: dict[str, str] = {
     "account_id": "the account",
@@ -279,6 +285,19 @@ SELECT m.account_id,
 FROM _bf_main m JOIN per_account p USING (account_id) LEFT JOIN top USING (account_id)
 """
 
+# A request without user text (an empty agent turn) is never counted as asked again.
+_REQUESTS = """
+CREATE OR REPLACE TEMP TABLE _bf_requests AS
+SELECT account_id, sum(CASE WHEN models >= 2 THEN n ELSE 0 END) / sum(n) AS multi_model_request_share
+FROM (
+  SELECT account_id, count(*) AS n,
+    CASE WHEN any_value(text) IS NULL THEN 1 ELSE count(DISTINCT model) END AS models
+  FROM (SELECT account_id, model, coalesce(last_user_message, first_user_message) AS text,
+               system_prompt, turn_count, tools_defined FROM exchanges WHERE account_id IS NOT NULL)
+  GROUP BY account_id, hash(text, system_prompt, turn_count, tools_defined))
+GROUP BY account_id
+"""
+
 _NUMERIC = re.compile(r"^(DOUBLE|FLOAT|REAL|DECIMAL|NUMERIC|U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?|BOOLEAN)\b")
 
 
@@ -291,7 +310,7 @@ def compute_account_features(ws: Workspace, intel: NetworkIntel | None = None,
         db.execute(f"DROP TABLE IF EXISTS {table}")
     steps = [lambda: _classify_ips(ws, intel or NetworkIntel.load()),
              lambda: db.execute(_EXCHANGES), lambda: db.execute(_MODELS), lambda: _main(ws),
-             lambda: db.execute(_HOURLY), lambda: _pivot(ws), lambda: _content(ws),
+             lambda: db.execute(_HOURLY), lambda: _pivot(ws), lambda: db.execute(_REQUESTS), lambda: _content(ws),
              lambda: _account(ws), lambda: _assemble(ws)]
     for done, step in enumerate(steps, 1):
         step()
