@@ -113,13 +113,18 @@ def write_links(ws: Workspace, cfg: LinkageConfig) -> int:
               FROM {IND} WHERE n > {k} OR weight < {seed} GROUP BY indicator_type, indicator_value)""")
     ids = int(ws.backend.scalar("SELECT coalesce(max(iid), 0) + 1 FROM _linkage_sup"))
     ws.backend.execute(f"""
+        CREATE OR REPLACE TABLE _linkage_holds AS
+        SELECT i.account_id, s.iid FROM {IND} i JOIN _linkage_sup s ON s.named = i.indicator_type || ':' || i.indicator_value""")
+    # `held`: how many support indicators the account holds; a pair is probed from its side that holds fewer.
+    ws.backend.execute(f"""
         CREATE OR REPLACE TABLE _linkage_num AS
-        SELECT account_id, row_number() OVER (ORDER BY account_id) AS num FROM (SELECT DISTINCT account_id FROM {IND})""")
+        SELECT a.account_id, row_number() OVER (ORDER BY a.account_id) AS num, coalesce(h.held, 0) AS held
+        FROM (SELECT DISTINCT account_id FROM {IND}) a
+        LEFT JOIN (SELECT account_id, count(*) AS held FROM _linkage_holds GROUP BY account_id) h USING (account_id)""")
     ws.backend.execute(f"""
         CREATE OR REPLACE TABLE _linkage_held AS
-        SELECT m.num, s.iid, m.num * {ids} + s.iid AS held_key
-        FROM {IND} i JOIN _linkage_sup s ON s.named = i.indicator_type || ':' || i.indicator_value
-        JOIN _linkage_num m ON m.account_id = i.account_id""")
+        SELECT m.num, h.iid, m.num * {ids} + h.iid AS held_key FROM _linkage_holds h JOIN _linkage_num m USING (account_id)""")
+    ws.backend.execute("DROP TABLE _linkage_holds")
     # Per pair and evidence group, from the clique contributions and from the support both accounts hold:
     # sum(ln(1 - w)) (noisy-OR: 1 - prod(1 - w) = 1 - exp(sum(ln(1 - w))); w < 1 keeps ln finite) and the
     # heaviest indicator, as the max of '<ten digits of weight>|type:value' (10^9 + 10^6 w has ten digits
@@ -132,11 +137,13 @@ def write_links(ws: Workspace, cfg: LinkageConfig) -> int:
         {part.format(rows=f"SELECT a, b, grp, w, indicator_type || ':' || indicator_value AS named FROM {CONTRIB}")}""")
     ws.backend.execute(f"""
         CREATE OR REPLACE TABLE _linkage_supported AS
-        WITH both_hold AS (
-            SELECT p.a, p.b, x.iid
-            FROM {PAIRS} p JOIN _linkage_num ma ON ma.account_id = p.a JOIN _linkage_num mb ON mb.account_id = p.b
-            JOIN _linkage_held x ON x.num = ma.num
-            SEMI JOIN _linkage_held y ON y.held_key = mb.num * {ids} + x.iid)
+        WITH sides AS (
+            SELECT p.a, p.b, CASE WHEN ma.held <= mb.held THEN ma.num ELSE mb.num END AS fewer,
+                   CASE WHEN ma.held <= mb.held THEN mb.num ELSE ma.num END AS more
+            FROM {PAIRS} p JOIN _linkage_num ma ON ma.account_id = p.a JOIN _linkage_num mb ON mb.account_id = p.b),
+        both_hold AS (
+            SELECT s.a, s.b, x.iid FROM sides s JOIN _linkage_held x ON x.num = s.fewer
+            SEMI JOIN _linkage_held y ON y.held_key = s.more * {ids} + x.iid)
         {part.format(rows="SELECT h.a, h.b, s.grp, s.weight AS w, s.named FROM both_hold h JOIN _linkage_sup s ON s.iid = h.iid")}""")
     ws.backend.execute("""
         CREATE OR REPLACE TABLE _linkage_groups AS
