@@ -105,11 +105,14 @@ def write_links(ws: Workspace, cfg: LinkageConfig) -> int:
     # one integer key (account number * ids + indicator id), so the planner can only take pairs first
     # (joining pairs to indicator rows by account and indicator pairs up a hub's holders first, n^2 rows
     # for a hub of n accounts), and a hash probe per row is a third of the time of intersecting lists.
+    # Support indicators numbered in the order of their names, so the largest `rank` (weight, then id) of a
+    # pair's shared ones is the one whose '<digits of weight>|name' is largest, as for the seeds below.
     ws.backend.execute(f"""
         CREATE OR REPLACE TABLE _linkage_sup AS
-        SELECT row_number() OVER (ORDER BY indicator_type, indicator_value) AS iid,
-               indicator_type || ':' || indicator_value AS named, weight, grp
-        FROM (SELECT indicator_type, indicator_value, any_value(weight) AS weight, any_value(grp) AS grp
+        SELECT row_number() OVER (ORDER BY named) AS iid, named, weight, grp,
+               ln(1 - least(weight, 0.999)) AS lw, CAST(round(weight * 1000000) AS BIGINT) AS micro
+        FROM (SELECT indicator_type || ':' || indicator_value AS named, any_value(weight) AS weight,
+                     any_value(grp) AS grp
               FROM {IND} WHERE n > {k} OR weight < {seed} GROUP BY indicator_type, indicator_value)""")
     ids = int(ws.backend.scalar("SELECT coalesce(max(iid), 0) + 1 FROM _linkage_sup"))
     ws.backend.execute(f"""
@@ -135,16 +138,25 @@ def write_links(ws: Workspace, cfg: LinkageConfig) -> int:
     ws.backend.execute(f"""
         CREATE OR REPLACE TABLE _linkage_seeded AS
         {part.format(rows=f"SELECT a, b, grp, w, indicator_type || ':' || indicator_value AS named FROM {CONTRIB}")}""")
+    # The (pair, shared support) rows carry account numbers and indicator ids only, and are summed by those;
+    # names join the per-pair sums, far fewer rows. Numbers follow account ids, so the smaller is `a`.
     ws.backend.execute(f"""
         CREATE OR REPLACE TABLE _linkage_supported AS
         WITH sides AS (
-            SELECT p.a, p.b, CASE WHEN ma.held <= mb.held THEN ma.num ELSE mb.num END AS fewer,
+            SELECT CASE WHEN ma.held <= mb.held THEN ma.num ELSE mb.num END AS fewer,
                    CASE WHEN ma.held <= mb.held THEN mb.num ELSE ma.num END AS more
             FROM {PAIRS} p JOIN _linkage_num ma ON ma.account_id = p.a JOIN _linkage_num mb ON mb.account_id = p.b),
         both_hold AS (
-            SELECT s.a, s.b, x.iid FROM sides s JOIN _linkage_held x ON x.num = s.fewer
-            SEMI JOIN _linkage_held y ON y.held_key = s.more * {ids} + x.iid)
-        {part.format(rows="SELECT h.a, h.b, s.grp, s.weight AS w, s.named FROM both_hold h JOIN _linkage_sup s ON s.iid = h.iid")}""")
+            SELECT s.fewer, s.more, x.iid FROM sides s JOIN _linkage_held x ON x.num = s.fewer
+            SEMI JOIN _linkage_held y ON y.held_key = s.more * {ids} + x.iid),
+        sums AS (
+            SELECT least(h.fewer, h.more) AS na, greatest(h.fewer, h.more) AS nb, s.grp, sum(s.lw) AS lw,
+                   max(s.micro * {ids} + s.iid) AS rank
+            FROM both_hold h JOIN _linkage_sup s ON s.iid = h.iid GROUP BY 1, 2, 3)
+        SELECT ma.account_id AS a, mb.account_id AS b, x.grp, x.lw,
+               CAST(1000000000 + x.rank // {ids} AS VARCHAR) || '|' || s.named AS best
+        FROM sums x JOIN _linkage_num ma ON ma.num = x.na JOIN _linkage_num mb ON mb.num = x.nb
+        JOIN _linkage_sup s ON s.iid = x.rank % {ids}""")
     ws.backend.execute("""
         CREATE OR REPLACE TABLE _linkage_groups AS
         WITH parts AS (  -- a join, not a union and a second aggregate: Spark 4.0 fails on that plan
