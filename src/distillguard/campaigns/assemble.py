@@ -222,7 +222,8 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> dict:
                [cfg.min_link_weight, cfg.min_suspicion, cfg.min_suspicion])
     infra = _infra_pairs(ws, cfg, "SELECT account_id FROM _suspicion WHERE suspicion >= ?", [cfg.min_suspicion],
                          "SELECT account_a, account_b FROM _strong", [])
-    accounts = ws.sql("SELECT account_id, suspicion, evidence, established, evaluator, plain FROM _suspicion").to_pydict()
+    accounts = ws.sql("SELECT account_id, suspicion, evidence, established, evaluator, plain "
+                      "FROM _suspicion").to_pydict()
     suspicion = dict(zip(accounts["account_id"], accounts["suspicion"]))
     evidence = dict(zip(accounts["account_id"], accounts["evidence"]))
     plain = dict(zip(accounts["account_id"], accounts["plain"]))
@@ -249,8 +250,8 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> dict:
     groups += [g for g in (_focused(g, profiles, cfg.content_min_focus) for g in by_content)
                if len(g) >= cfg.min_accounts]
     strong = list(zip(content["account_a"], content["account_b"], content["weight"]))
-    _attach(groups, strong, {a: v for a, v in suspicion.items() if a not in evaluators}, cfg.attach_min_score, profiles,
-            {frozenset(p) for p in zip(infra["account_a"], infra["account_b"])}, cfg.content_min_focus)
+    _attach(groups, strong, {a: v for a, v in suspicion.items() if a not in evaluators}, cfg.attach_min_score,
+            profiles, {frozenset(p) for p in zip(infra["account_a"], infra["account_b"])}, cfg.content_min_focus)
     strength = _max_link(strong)
     rows = {"cluster_id": [], "account_id": [], "max_link": [], "pooled": []}
     for ids in groups:

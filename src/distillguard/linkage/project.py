@@ -101,10 +101,11 @@ def write_links(ws: Workspace, cfg: LinkageConfig) -> int:
     are never stored: they stream into one aggregate per pair and evidence group, which keeps the
     group's noisy-OR and its heaviest indicator. `shared` names those, heaviest group first."""
     k, seed = int(cfg.hub_k), float(cfg.min_seed_weight)
-    # What two accounts share beyond their seeds: each of a's support indicators looked up among b's by
-    # one integer key (account number * ids + indicator id), so the planner can only take pairs first
-    # (joining pairs to indicator rows by account and indicator pairs up a hub's holders first, n^2 rows
-    # for a hub of n accounts), and a hash probe per row is a third of the time of intersecting lists.
+    # What two accounts share beyond their seeds: each support indicator of the one holding fewer looked up
+    # among the other's by one integer key (account number * ids + indicator id), so the planner can only
+    # take pairs first (joining pairs to indicator rows by account and indicator pairs up a hub's holders
+    # first, n^2 rows for a hub of n accounts), and a hash probe per row is a third of the time of
+    # intersecting lists.
     # Support indicators numbered in the order of their names, so the largest `rank` (weight, then id) of a
     # pair's shared ones is the one whose '<digits of weight>|name' is largest, as for the seeds below.
     ws.backend.execute(f"""
@@ -117,7 +118,8 @@ def write_links(ws: Workspace, cfg: LinkageConfig) -> int:
     ids = int(ws.backend.scalar("SELECT coalesce(max(iid), 0) + 1 FROM _linkage_sup"))
     ws.backend.execute(f"""
         CREATE OR REPLACE TABLE _linkage_holds AS
-        SELECT i.account_id, s.iid FROM {IND} i JOIN _linkage_sup s ON s.named = i.indicator_type || ':' || i.indicator_value""")
+        SELECT i.account_id, s.iid
+        FROM {IND} i JOIN _linkage_sup s ON s.named = i.indicator_type || ':' || i.indicator_value""")
     # `held`: how many support indicators the account holds; a pair is probed from its side that holds fewer.
     ws.backend.execute(f"""
         CREATE OR REPLACE TABLE _linkage_num AS
@@ -126,7 +128,8 @@ def write_links(ws: Workspace, cfg: LinkageConfig) -> int:
         LEFT JOIN (SELECT account_id, count(*) AS held FROM _linkage_holds GROUP BY account_id) h USING (account_id)""")
     ws.backend.execute(f"""
         CREATE OR REPLACE TABLE _linkage_held AS
-        SELECT m.num, h.iid, m.num * {ids} + h.iid AS held_key FROM _linkage_holds h JOIN _linkage_num m USING (account_id)""")
+        SELECT m.num, h.iid, m.num * {ids} + h.iid AS held_key
+        FROM _linkage_holds h JOIN _linkage_num m USING (account_id)""")
     ws.backend.execute("DROP TABLE _linkage_holds")
     # Per pair and evidence group, from the clique contributions and from the support both accounts hold:
     # sum(ln(1 - w)) (noisy-OR: 1 - prod(1 - w) = 1 - exp(sum(ln(1 - w))); w < 1 keeps ln finite) and the
