@@ -286,15 +286,16 @@ FROM _bf_main m JOIN per_account p USING (account_id) LEFT JOIN top USING (accou
 """
 
 # A request without user text (an empty agent turn) is never counted as asked again.
+# Groups hold no text and no distinct set: a request's hash, and min <> max for "two models or more".
 _REQUESTS = """
 CREATE OR REPLACE TEMP TABLE _bf_requests AS
-SELECT account_id, sum(CASE WHEN models >= 2 THEN n ELSE 0 END) / sum(n) AS multi_model_request_share
+SELECT account_id, sum(CASE WHEN again THEN n ELSE 0 END) / sum(n) AS multi_model_request_share
 FROM (
-  SELECT account_id, count(*) AS n,
-    CASE WHEN any_value(text) IS NULL THEN 1 ELSE count(DISTINCT model) END AS models
-  FROM (SELECT account_id, model, coalesce(last_user_message, first_user_message) AS text,
-               system_prompt, turn_count, tools_defined FROM exchanges WHERE account_id IS NOT NULL)
-  GROUP BY account_id, hash(text, system_prompt, turn_count, tools_defined))
+  SELECT account_id, count(*) AS n, coalesce(bool_or(has_text) AND min(model) <> max(model), false) AS again
+  FROM (SELECT account_id, model, coalesce(last_user_message, first_user_message) IS NOT NULL AS has_text,
+               hash(coalesce(last_user_message, first_user_message), system_prompt, turn_count, tools_defined) AS h
+        FROM exchanges WHERE account_id IS NOT NULL)
+  GROUP BY account_id, h)
 GROUP BY account_id
 """
 
