@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 import pyarrow as pa
 
-from ..workspace import Workspace
+from ..workspace import USER_TEXT, Workspace
 from .content.capability import CLASSES, CapabilityClassifier
 
 StageProgress = Callable[[str, int, int], None]   # (step, done, total)
@@ -20,7 +20,7 @@ StageProgress = Callable[[str, int, int], None]   # (step, done, total)
 # What the classifier reads of an exchange. Prompts repeat (templates, retries, campaigns): each distinct
 # input is classified once (2.5M of 16M exchanges in the scale benchmark), and exchanges take its result by
 # its 64-bit hash.
-_INPUT_COLUMNS = """coalesce(last_user_message, first_user_message, '') AS text, coalesce(system_prompt, '') AS system,
+_INPUT_COLUMNS = f"""coalesce({USER_TEXT}, '') AS text, coalesce(system_prompt, '') AS system,
                     tools_defined, image_parts, tools_called, turn_count"""
 _INPUT_KEY = "hash(text, system, tools_defined, image_parts, tools_called, turn_count)"
 _DISTINCT_INPUTS = f"""
@@ -68,7 +68,8 @@ def classify_capabilities(ws: Workspace, classifier: CapabilityClassifier | None
         db.execute(f"""
             INSERT INTO exchange_capabilities
             SELECT e.request_id, o.* EXCLUDE (k)
-            FROM (SELECT request_id, {_INPUT_KEY} AS k FROM (SELECT request_id, {_INPUT_COLUMNS} FROM exchanges {where})) e
+            FROM (SELECT request_id, {_INPUT_KEY} AS k
+                  FROM (SELECT request_id, {_INPUT_COLUMNS} FROM exchanges {where})) e
             JOIN _capability_out o USING (k)""")
         return int(db.scalar(f"SELECT count(*) FROM exchanges {where}"))
     finally:

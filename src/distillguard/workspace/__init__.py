@@ -1,4 +1,5 @@
 from .backends.base import CSV_TRUE, csv_text, sql_string
+from .tables import USER_TEXT
 from .workspace import DEFAULT_PATH, Workspace
 
-__all__ = ["CSV_TRUE", "DEFAULT_PATH", "Workspace", "csv_text", "sql_string"]
+__all__ = ["CSV_TRUE", "DEFAULT_PATH", "USER_TEXT", "Workspace", "csv_text", "sql_string"]

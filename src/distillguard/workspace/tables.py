@@ -10,6 +10,10 @@ MACROS = [
     "CREATE OR REPLACE TEMP MACRO dg_str(j) AS CASE WHEN left(j, 1) = '\"' THEN json_extract_string(j, '$') END",
 ]
 
+# What an exchange asks: its last user message, or its first where only that one is logged. Every stage that
+# reads the prompt (capabilities, templates, behaviour) reads this.
+USER_TEXT = "coalesce(last_user_message, first_user_message)"
+
 EXCHANGE_COLUMNS = """
     request_id VARCHAR, ts TIMESTAMPTZ, account_id VARCHAR, api_key_id VARCHAR,
     client_ip VARCHAR, user_agent VARCHAR, endpoint VARCHAR, model VARCHAR,

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from ...workspace import Workspace
+from ...workspace import USER_TEXT, Workspace
 from ..network import KINDS, NetworkIntel
 
 # A pause longer than this ends a session: long enough to cover a person reading an answer or an agent
@@ -287,14 +287,15 @@ FROM _bf_main m JOIN per_account p USING (account_id) LEFT JOIN top USING (accou
 
 # A request without user text (an empty agent turn) is never counted as asked again.
 # Groups hold no text and no distinct set: a request's hash, and min <> max for "two models or more".
-_REQUESTS = """
+_REQUESTS = f"""
 CREATE OR REPLACE TEMP TABLE _bf_requests AS
 SELECT account_id, sum(CASE WHEN again THEN n ELSE 0 END) / sum(n) AS multi_model_request_share
 FROM (
   SELECT account_id, count(*) AS n, coalesce(bool_or(has_text) AND min(model) <> max(model), false) AS again
-  FROM (SELECT account_id, model, coalesce(last_user_message, first_user_message) IS NOT NULL AS has_text,
-               hash(coalesce(last_user_message, first_user_message), system_prompt, turn_count, tools_defined) AS h
-        FROM exchanges WHERE account_id IS NOT NULL)
+  FROM (SELECT account_id, model, text IS NOT NULL AS has_text,
+               hash(text, system_prompt, turn_count, tools_defined) AS h
+        FROM (SELECT account_id, model, {USER_TEXT} AS text, system_prompt, turn_count, tools_defined
+              FROM exchanges WHERE account_id IS NOT NULL))
   GROUP BY account_id, h)
 GROUP BY account_id
 """

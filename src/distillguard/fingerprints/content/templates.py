@@ -76,7 +76,7 @@ from datasketch import MinHash, MinHashLSH
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from ...workspace import Workspace
+from ...workspace import USER_TEXT, Workspace
 
 ProgressFn = Callable[[int, int], None]
 
@@ -369,18 +369,17 @@ class TemplateStats:
 
 
 # Raw key of an exchange: equal raw prompts (user text, system prompt, tools) are masked once.
-_TEXT = "coalesce(last_user_message, first_user_message)"
 _TOOLS = "coalesce(array_to_string(list_sort(tool_names), ' '), '')"
-_RID = f"hash({_TEXT}, coalesce(system_prompt, ''), {_TOOLS})"
+_RID = f"hash({USER_TEXT}, coalesce(system_prompt, ''), {_TOOLS})"
 _RAW = f"""
-SELECT {_RID} AS rid, any_value({_TEXT}) AS text, any_value(coalesce(system_prompt, '')) AS system,
+SELECT {_RID} AS rid, any_value({USER_TEXT}) AS text, any_value(coalesce(system_prompt, '')) AS system,
        any_value({_TOOLS}) AS tools, count(*) AS n
-FROM exchanges WHERE trim(coalesce({_TEXT}, '')) <> '' GROUP BY rid
+FROM exchanges WHERE trim(coalesce({USER_TEXT}, '')) <> '' GROUP BY rid
 ORDER BY text, system, tools"""  # by content, not hash: families depend on key order, hashes on the engine
 
 _MEMBERS = f"""
 CREATE OR REPLACE TEMP TABLE _tpl_ex AS
-SELECT e.request_id, e.account_id, e.ts, {_TEXT} AS text, m.family_id, m.canonical
+SELECT e.request_id, e.account_id, e.ts, {USER_TEXT} AS text, m.family_id, m.canonical
 FROM exchanges e JOIN _tpl_member m ON {_RID} = m.rid"""
 
 _FAMILIES = """
