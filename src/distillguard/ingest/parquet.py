@@ -47,11 +47,21 @@ def record_source(schema: pa.Schema, kind: str) -> Source:
     file's columns. `v` packs each column's JSON-ready value, so `to_json(v)` is the record's JSON
     text; `f` takes each contract field from `v` as `json_transform` of that text would."""
     types = {f.name: f.type for f in schema}
-    values = ", ".join(f'"{f.name}" := {column_sql(f.name, f.type, within="record.")}' for f in schema)
+    text = {f.name for f in schema if f.name in _NESTED and _is_text(f.type)}
+
+    def value(f: pa.Field) -> str:
+        if f.name not in text:
+            return column_sql(f.name, f.type, within="record.")
+        # JSON kept as text stays text, validated rather than parsed (json() would parse it a second
+        # time before json_transform): text that is not JSON becomes a JSON string and is quarantined.
+        col = f'record."{f.name}"'
+        return f"CASE WHEN json_valid({col}) THEN {col} ELSE to_json({col})::VARCHAR END"
+
+    values = ", ".join(f'"{f.name}" := {value(f)}' for f in schema)
 
     def as_json(name: str) -> str:
-        # Nested text is JSON already (column_sql); any other value is written as JSON.
-        return f'v."{name}"' if name in _NESTED and _is_text(types[name]) else f'to_json(v."{name}")'
+        # Nested text is JSON text already (above); any other value is written as JSON.
+        return f'v."{name}"' if name in text else f'to_json(v."{name}")'
 
     def parsed(name: str) -> str:
         structure = field_structure(name)
@@ -63,12 +73,14 @@ def record_source(schema: pa.Schema, kind: str) -> Source:
     record = ", ".join(f'"{f.name}" := {parsed(f.name)}' for f in fields)
     # The text's length: its frame (braces, keys, colons, commas: the length with every value null,
     # less 4 per `null`) plus the length of each value, a null writing as `null`.
+    line = ", ".join(f'"{f.name}" := v."{f.name}"' + ("::JSON" if f.name in text else "") for f in schema)
     nulls = ", ".join(f'"{f.name}" := NULL' for f in schema)
     size = " + ".join([f"strlen(to_json(struct_pack({nulls}))) - {4 * len(schema)}"]
                       + [f"coalesce(strlen({as_json(f.name)}), 4)" for f in schema])
-    return Source(rows=f"SELECT source_line, v, try(struct_pack({record})) AS f "
+    # No try(): nested text is valid JSON by now, and json_transform never fails on valid JSON.
+    return Source(rows=f"SELECT source_line, v, struct_pack({record}) AS f "
                        f"FROM (SELECT source_line, struct_pack({values}) AS v FROM _raw)",
-                  line="to_json(v)::VARCHAR", size=size, is_object="true",
+                  line=f"to_json(struct_pack({line}))::VARCHAR", size=size, is_object="true",
                   field_type=lambda name: f"json_type({as_json(name)})" if name in types else "NULL")
 
 
