@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 import pyarrow as pa
 
+from ..parallel import ordered_map, usable_cores
 from ..workspace import USER_TEXT, Workspace
 from .content.capability import CLASSES, CapabilityClassifier
 
@@ -28,6 +29,23 @@ _DISTINCT_INPUTS = f"""
            any_value(tools_defined) AS tools_defined, any_value(image_parts) AS image_parts,
            any_value(tools_called) AS tools_called, any_value(turn_count) AS turn_count
     FROM (SELECT {_INPUT_COLUMNS} FROM exchanges {{where}}) GROUP BY k"""
+
+
+# Featurizing is Python (tokens, hashes): from this many distinct inputs it runs on a process per core,
+# which costs about a second to start.
+POOL_MIN_INPUTS = 200_000
+_classifier: CapabilityClassifier | None = None  # the classifier of this process (see _use_classifier)
+
+
+def _use_classifier(classifier: CapabilityClassifier) -> None:
+    global _classifier
+    _classifier = classifier
+
+
+def _predict(batch: pa.RecordBatch) -> np.ndarray:
+    cols = batch.drop_columns(["k"]).to_pydict()
+    return _classifier.predict_proba(cols["text"], cols["system"], cols["tools_defined"], cols["image_parts"],
+                                     cols["tools_called"], cols["turn_count"])
 
 
 def classify_capabilities(ws: Workspace, classifier: CapabilityClassifier | None = None,
@@ -47,11 +65,10 @@ def classify_capabilities(ws: Workspace, classifier: CapabilityClassifier | None
                    SELECT k, CAST(NULL AS VARCHAR) AS capability, CAST(NULL AS REAL) AS confidence, {nulls}
                    FROM _capability_inputs LIMIT 0""")
     total, done = ws.count("_capability_inputs"), 0
+    workers = usable_cores() if total >= POOL_MIN_INPUTS else 1
     try:
-        for batch in db.iter_batches("SELECT * FROM _capability_inputs", rows=50_000):
-            cols = batch.drop_columns(["k"]).to_pydict()
-            p = classifier.predict_proba(cols["text"], cols["system"], cols["tools_defined"], cols["image_parts"],
-                                         cols["tools_called"], cols["turn_count"])
+        batches = db.iter_batches("SELECT * FROM _capability_inputs", rows=50_000)
+        for batch, p in ordered_map(_predict, batches, workers, _use_classifier, (classifier,)):
             top = p.argmax(axis=1)
             table = pa.table({"k": batch.column("k"),
                               "capability": pa.array(np.asarray(classifier.classes)[top]),

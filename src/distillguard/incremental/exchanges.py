@@ -8,7 +8,6 @@ tables are ordinary tables, not TEMP: batches are read through a cursor of their
 from __future__ import annotations
 
 import functools
-import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
 
@@ -16,6 +15,7 @@ import pyarrow as pa
 
 from ..fingerprints.content.signals import SIGNALS
 from ..fingerprints.content.signals.base import BATCH_ROWS, TABLE as SIGNAL_TABLE, batch_query, score_batch
+from ..parallel import usable_cores
 from ..scoring.score import load_model, score_level
 from ..workspace import Workspace
 from .state import NEXT
@@ -26,13 +26,9 @@ from .state import NEXT
 _model = functools.lru_cache(maxsize=None)(load_model)
 
 
-def _workers() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def _signal_batches(ws: Workspace, signals: list, ids: str) -> Iterator[pa.Table]:
     query = f"SELECT * FROM ({batch_query(signals)}) WHERE request_id IN (SELECT request_id FROM {ids})"
-    workers = _workers()
+    workers = usable_cores()
     with ThreadPoolExecutor(workers) as pool:
         for batch in ws.backend.iter_batches(query, rows=BATCH_ROWS):
             yield score_batch(pa.Table.from_batches([batch]), signals, pool, workers)

@@ -10,7 +10,6 @@ never a verdict on their own.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ....parallel import usable_cores
 from ....workspace import Workspace
 
 TABLE = "exchange_signals"
@@ -184,7 +184,7 @@ def compute_signals(ws: Workspace, progress: ProgressFn | None = None,
     db.execute(f"CREATE TABLE {TABLE} (request_id VARCHAR"
                + "".join(f", {s.name} DOUBLE" for s in signals) + ")")
     query, total = batch_query(signals), ws.count("exchanges")
-    workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    workers = usable_cores()
     with ThreadPoolExecutor(workers) as pool:
         # Streamed in bounded batches (a cursor of its own on DuckDB), so inserting meanwhile is safe.
         for batch in db.iter_batches(query, rows=BATCH_ROWS):

@@ -1,0 +1,41 @@
+"""Processes for the pure-Python steps: the engine runs on every core, Python code on one."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from typing import Callable, Iterable, Iterator, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its affinity mask, where the platform has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int,
+                initializer: Callable | None = None, initargs: tuple = ()) -> Iterator[tuple[T, R]]:
+    """(item, fn(item)) in input order, computed on `workers` spawned processes (in this one when
+    `workers` is 1). At most two items per worker are in flight, so a long stream of large items holds
+    bounded memory. Spawned, not forked: the engine's threads and locks are not copied into the workers."""
+    if workers <= 1:
+        if initializer:
+            initializer(*initargs)
+        for item in items:
+            yield item, fn(item)
+        return
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=initializer, initargs=initargs) as pool:
+        pending: deque = deque()
+        for item in items:
+            pending.append((item, pool.submit(fn, item)))
+            if len(pending) >= 2 * workers:
+                first, future = pending.popleft()
+                yield first, future.result()
+        while pending:
+            first, future = pending.popleft()
+            yield first, future.result()
