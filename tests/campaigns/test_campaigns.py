@@ -152,6 +152,19 @@ def test_content_alone_does_not_attach_a_loner_outside_the_groups_focus():
     assert groups == [["a1", "a2", "x"]]
 
 
+def test_a_link_that_shares_infrastructure_takes_in_a_less_suspicious_loner():
+    from distillguard.campaigns.assemble import _attach
+
+    groups = [["a1", "a2"], ["b1", "b2"]]
+    strong = [("a1", "x", 0.9), ("b1", "y", 0.9)]
+    bound = {frozenset(("a1", "x"))}   # x also shares a card or an address with a1; y shares only prompts
+    _attach(groups, strong, {"x": 0.92, "y": 0.92}, min_score=0.97, profiles={}, bound=bound, bound_min_score=0.9)
+    assert groups == [["a1", "a2", "x"], ["b1", "b2"]]
+    _attach(groups, [("b1", "z", 0.9)], {"z": 0.85}, min_score=0.97, profiles={},
+            bound={frozenset(("b1", "z"))}, bound_min_score=0.9)
+    assert groups == [["a1", "a2", "x"], ["b1", "b2"]]   # z is not suspicious enough even so
+
+
 @pytest.mark.parametrize("harvest_share, flagged", [(0.0, False), (0.8, True)])
 def test_lone_account_needs_harvest_like_requests_not_only_machine_behaviour(harvest_share, flagged):
     world = World(seed=7)

@@ -29,6 +29,10 @@ INFRA_TYPES = ("ip", "payment", "org_id", "signup_ip", "created_burst", "sync", 
 OWN_TYPES = ("ip", "payment", "signup_ip", "created_burst")
 # ... of which what identifies the payer: an address may be a residential proxy's exit, someone's home too.
 PAYER_TYPES = ("payment",)
+# What places a plainly harvesting lone account in a group its capability mix does not match (see _attach):
+# the group's infrastructure, or a network prefix it sends from. A /24 alone groups no one (an ISP's
+# customers share it); beside a strong content link and the account's own score it places one.
+ANCHOR_TYPES = INFRA_TYPES + ("prefix",)
 
 
 def _sql_in(values: tuple[str, ...]) -> str:
@@ -36,11 +40,11 @@ def _sql_in(values: tuple[str, ...]) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
 
-def _infra_held(holders: str) -> str:
-    """SQL: the telling infrastructure indicators held by the accounts of `holders` (account_id)."""
+def _infra_held(holders: str, types: tuple[str, ...] = INFRA_TYPES) -> str:
+    """SQL: the telling infrastructure indicators (of `types`) held by the accounts of `holders` (account_id)."""
     return f"""
         SELECT i.* FROM account_indicators i SEMI JOIN ({holders}) h ON h.account_id = i.account_id
-        WHERE i.indicator_type IN ({_sql_in(INFRA_TYPES)})
+        WHERE i.indicator_type IN ({_sql_in(types)})
           -- every fast adopter pivots to a new model at once: that is evidence, not an identity
           AND NOT starts_with(i.indicator_value, 'pivot:')"""
 
@@ -148,25 +152,29 @@ def _focused(group: list[str], profiles: dict[str, np.ndarray], min_focus: float
 
 
 def _attach(groups: list[list[str]], strong: list[tuple], suspicion: dict[str, float], min_score: float,
-            profiles: dict[str, np.ndarray], infra: set[frozenset] = frozenset(), min_fit: float = 0.0) -> None:
+            profiles: dict[str, np.ndarray], infra: set[frozenset] = frozenset(), min_fit: float = 0.0,
+            bound: set[frozenset] = frozenset(), bound_min_score: float = 1.0) -> None:
     """A lone account whose own traffic is plainly harvesting joins the group it links to most.
 
     Small accounts of a large operation often share too little infrastructure to be grouped
     on their own, but their content and one strong link place them. Harvesters of different
     operations share public prompts, so the pull of a group is weighed by how alike the account's
     capability mix is to the group's: an operation keeps its focus. A busy chat user shares public
-    prompts with harvesters too, so a group that only content links to (no shared infrastructure,
-    pairs in `infra`) must also fit the account's mix by at least `min_fit`.
+    prompts with harvesters too, so a group that only content links to (no shared infrastructure or
+    network prefix, pairs in `infra`) must also fit the account's mix by at least `min_fit`. Where the
+    strong link also shares telling infrastructure (pairs in `bound`), `bound_min_score` suffices.
     """
     member_of = {a: i for i, g in enumerate(groups) for a in g}
     pull: dict[str, dict[int, float]] = {}
     anchored: set[tuple[str, int]] = set()
     for a, b, w in strong:
         for x, y in ((a, b), (b, a)):
-            if x not in member_of and y in member_of and suspicion.get(x, 0) >= min_score:
+            pair = frozenset((x, y))
+            if (x not in member_of and y in member_of
+                    and suspicion.get(x, 0) >= (min(min_score, bound_min_score) if pair in bound else min_score)):
                 pull.setdefault(x, {}).setdefault(member_of[y], 0.0)
                 pull[x][member_of[y]] += w
-                if frozenset((x, y)) in infra:
+                if pair in infra:
                     anchored.add((x, member_of[y]))
     zero = np.zeros(len(CLASSES))
     focus = {i: _centroid(groups[i], profiles) for i in {i for weights in pull.values() for i in weights}}
@@ -220,8 +228,9 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> dict:
           -- two verified keys of one organisation share its card, office and cloud by design
           AND NOT (a.established AND b.established AND a.org_id = b.org_id)""",
                [cfg.min_link_weight, cfg.min_suspicion, cfg.min_suspicion])
-    infra = _infra_pairs(ws, cfg, "SELECT account_id FROM _suspicion WHERE suspicion >= ?", [cfg.min_suspicion],
-                         "SELECT account_a, account_b FROM _strong", [])
+    infra, anchors = (_infra_pairs(ws, cfg, "SELECT account_id FROM _suspicion WHERE suspicion >= ?",
+                                   [cfg.min_suspicion], "SELECT account_a, account_b FROM _strong", [], types)
+                      for types in (INFRA_TYPES, ANCHOR_TYPES))
     accounts = ws.sql("SELECT account_id, suspicion, evidence, established, evaluator, plain "
                       "FROM _suspicion").to_pydict()
     suspicion = dict(zip(accounts["account_id"], accounts["suspicion"]))
@@ -251,7 +260,7 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> dict:
                if len(g) >= cfg.min_accounts]
     strong = list(zip(content["account_a"], content["account_b"], content["weight"]))
     _attach(groups, strong, {a: v for a, v in suspicion.items() if a not in evaluators}, cfg.attach_min_score,
-            profiles, {frozenset(p) for p in zip(infra["account_a"], infra["account_b"])}, cfg.content_min_focus)
+            profiles, _pair_set(anchors), cfg.content_min_focus, _pair_set(infra), cfg.attach_bound_min_score)
     strength = _max_link(strong)
     rows = {"cluster_id": [], "account_id": [], "max_link": [], "pooled": []}
     for ids in groups:
@@ -259,8 +268,12 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> dict:
     return rows
 
 
+def _pair_set(pairs: dict) -> set[frozenset]:
+    return {frozenset(p) for p in zip(pairs["account_a"], pairs["account_b"])}
+
+
 def _infra_pairs(ws: Workspace, cfg: CampaignConfig, holders: str, holders_params: list, pairs: str,
-                 pairs_params: list) -> dict:
+                 pairs_params: list, types: tuple[str, ...] = INFRA_TYPES) -> dict:
     """The pairs of `pairs` (account_a, account_b) weighed by the telling infrastructure both accounts hold,
     among the accounts of `holders` (account_id): a noisy-OR over it, ordered for Leiden.
 
@@ -268,7 +281,7 @@ def _infra_pairs(ws: Workspace, cfg: CampaignConfig, holders: str, holders_param
     prompts, so content must not pull their accounts into one group. Indicators on more than
     `max_indicator_accounts` of the holders are too common to tell."""
     return ws.sql(f"""
-        WITH ind AS ({_infra_held(holders)}),
+        WITH ind AS ({_infra_held(holders, types)}),
         small AS (SELECT indicator_type, indicator_value FROM ind GROUP BY ALL HAVING count(*) <= ?)
         SELECT s.account_a, s.account_b, 1 - exp(sum(ln(1 - least(x.weight, 0.95)))) AS weight
         FROM ({pairs}) s

@@ -16,6 +16,7 @@ class CampaignConfig:
     min_accounts: int = 3               # two accounts that share a household IP are not an operation
     min_suspicion: float = 0.4          # accounts below this never join a group
     attach_min_score: float = 0.97      # a lone account this suspicious joins the group it links to most
+    attach_bound_min_score: float = 0.9  # ... or this suspicious, where that link shares infrastructure too
     min_link_weight: float = 0.6        # links weaker than this do not join accounts
     max_indicator_accounts: int = 200   # an indicator on more suspicious accounts is too broad to group by...
     hub_min_share: float = 0.9          # ... unless they are this share of its holders: then it is one group
