@@ -138,11 +138,15 @@ def write_links(ws: Workspace, cfg: LinkageConfig) -> int:
     part = """SELECT a, b, grp, sum(ln(1 - least(w, 0.999))) AS lw,
                      max(CAST(1000000000 + CAST(round(w * 1000000) AS BIGINT) AS VARCHAR) || '|' || named) AS best
               FROM ({rows}) GROUP BY a, b, grp"""
+    # From here on a pair is its two account numbers (they follow account ids, so the smaller is `a`): the
+    # later joins, sums and rankings run over integers; the ids come back with the final links.
     ws.backend.execute(f"""
         CREATE OR REPLACE TABLE _linkage_seeded AS
-        {part.format(rows=f"SELECT a, b, grp, w, indicator_type || ':' || indicator_value AS named FROM {CONTRIB}")}""")
+        SELECT ma.num AS na, mb.num AS nb, x.grp, x.lw, x.best
+        FROM ({part.format(rows=f"SELECT a, b, grp, w, indicator_type || ':' || indicator_value AS named FROM {CONTRIB}")}) x
+        JOIN _linkage_num ma ON ma.account_id = x.a JOIN _linkage_num mb ON mb.account_id = x.b""")
     # The (pair, shared support) rows carry account numbers and indicator ids only, and are summed by those;
-    # names join the per-pair sums, far fewer rows. Numbers follow account ids, so the smaller is `a`.
+    # names join the per-pair sums, far fewer rows.
     ws.backend.execute(f"""
         CREATE OR REPLACE TABLE _linkage_supported AS
         WITH sides AS (
@@ -156,17 +160,15 @@ def write_links(ws: Workspace, cfg: LinkageConfig) -> int:
             SELECT least(h.fewer, h.more) AS na, greatest(h.fewer, h.more) AS nb, s.grp, sum(s.lw) AS lw,
                    max(s.micro * {ids} + s.iid) AS rank
             FROM both_hold h JOIN _linkage_sup s ON s.iid = h.iid GROUP BY 1, 2, 3)
-        SELECT ma.account_id AS a, mb.account_id AS b, x.grp, x.lw,
-               CAST(1000000000 + x.rank // {ids} AS VARCHAR) || '|' || s.named AS best
-        FROM sums x JOIN _linkage_num ma ON ma.num = x.na JOIN _linkage_num mb ON mb.num = x.nb
-        JOIN _linkage_sup s ON s.iid = x.rank % {ids}""")
+        SELECT x.na, x.nb, x.grp, x.lw, CAST(1000000000 + x.rank // {ids} AS VARCHAR) || '|' || s.named AS best
+        FROM sums x JOIN _linkage_sup s ON s.iid = x.rank % {ids}""")
     ws.backend.execute("""
         CREATE OR REPLACE TABLE _linkage_groups AS
         WITH parts AS (  -- a join, not a union and a second aggregate: Spark 4.0 fails on that plan
-            SELECT coalesce(x.a, y.a) AS a, coalesce(x.b, y.b) AS b, coalesce(x.grp, y.grp) AS grp,
+            SELECT coalesce(x.na, y.na) AS na, coalesce(x.nb, y.nb) AS nb, coalesce(x.grp, y.grp) AS grp,
                    coalesce(x.lw, 0) + coalesce(y.lw, 0) AS lw, greatest(x.best, y.best) AS best
-            FROM _linkage_seeded x FULL OUTER JOIN _linkage_supported y ON y.a = x.a AND y.b = x.b AND y.grp = x.grp)
-        SELECT p.a, p.b, least(t.cap, 1 - exp(p.lw)) AS gw, p.best
+            FROM _linkage_seeded x FULL OUTER JOIN _linkage_supported y ON y.na = x.na AND y.nb = x.nb AND y.grp = x.grp)
+        SELECT p.na, p.nb, least(t.cap, 1 - exp(p.lw)) AS gw, p.best
         FROM parts p JOIN (SELECT DISTINCT grp, cap FROM _linkage_type) t ON t.grp = p.grp""")
     # The heaviest groups' indicators by rank and one column per rank, not an ordered list aggregate: that
     # keeps a sorted list per pair in memory and cannot spill (out of memory at 16M with a 5 GB cap).
@@ -174,17 +176,18 @@ def write_links(ws: Workspace, cfg: LinkageConfig) -> int:
     ranks = ", ".join(f"max(CASE WHEN pos = {i} THEN named END) AS s{i}" for i in range(1, top + 1))
     ws.backend.execute(f"""
         CREATE OR REPLACE TABLE account_links AS
-        WITH w AS (SELECT a, b, sum(gw) AS weight FROM _linkage_groups GROUP BY a, b
+        WITH w AS (SELECT na, nb, sum(gw) AS weight FROM _linkage_groups GROUP BY na, nb
                    HAVING sum(gw) >= {float(cfg.min_link_weight)}),
-        r AS (SELECT g.a, g.b, substr(g.best, 12) AS named,
-                     row_number() OVER (PARTITION BY g.a, g.b ORDER BY g.gw DESC, g.best DESC) AS pos
-              FROM _linkage_groups g SEMI JOIN w ON w.a = g.a AND w.b = g.b),
-        s AS (SELECT a, b, {ranks} FROM r WHERE pos <= {top} GROUP BY a, b)
+        r AS (SELECT g.na, g.nb, substr(g.best, 12) AS named,
+                     row_number() OVER (PARTITION BY g.na, g.nb ORDER BY g.gw DESC, g.best DESC) AS pos
+              FROM _linkage_groups g SEMI JOIN w ON w.na = g.na AND w.nb = g.nb),
+        s AS (SELECT na, nb, {ranks} FROM r WHERE pos <= {top} GROUP BY na, nb)
         -- concat_ws skips the ranks a pair lacks; chr(31), the unit separator, splits them (a name holding one
         -- would show as two)
-        SELECT w.a AS account_a, w.b AS account_b, round(w.weight, 6) AS weight,
+        SELECT ma.account_id AS account_a, mb.account_id AS account_b, round(w.weight, 6) AS weight,
                string_split(concat_ws(chr(31), {", ".join(f"s.s{i}" for i in range(1, top + 1))}), chr(31)) AS shared
-        FROM w JOIN s ON s.a = w.a AND s.b = w.b""")
+        FROM w JOIN s ON s.na = w.na AND s.nb = w.nb
+        JOIN _linkage_num ma ON ma.num = w.na JOIN _linkage_num mb ON mb.num = w.nb""")
     ws.backend.execute("DROP TABLE _linkage_groups")
     ws.backend.execute("DROP TABLE _linkage_seeded")
     ws.backend.execute("DROP TABLE _linkage_supported")
