@@ -44,8 +44,9 @@ def column_sql(name: str, dtype: pa.DataType, nested: bool | None = None, within
 
 def record_source(schema: pa.Schema, kind: str) -> Source:
     """How the ingest SQL reads rows given as `_raw(source_line, record)`, `record` a struct of the
-    file's columns. `v` packs each column's JSON-ready value, so `to_json(v)` is the record's JSON
-    text; `f` takes each contract field from `v` as `json_transform` of that text would."""
+    file's columns. `v` packs each column's JSON-ready value (nested JSON as validated text), from which
+    `line` writes the record's JSON text; `f` takes each contract field from `v` as `json_transform` of
+    that text would."""
     types = {f.name: f.type for f in schema}
     text = {f.name for f in schema if f.name in _NESTED and _is_text(f.type)}
 
@@ -71,9 +72,9 @@ def record_source(schema: pa.Schema, kind: str) -> Source:
 
     fields = EXCHANGE_FIELDS if kind == "exchanges" else ACCOUNT_FIELDS
     record = ", ".join(f'"{f.name}" := {parsed(f.name)}' for f in fields)
+    line = ", ".join(f'"{f.name}" := v."{f.name}"' + ("::JSON" if f.name in text else "") for f in schema)
     # The text's length: its frame (braces, keys, colons, commas: the length with every value null,
     # less 4 per `null`) plus the length of each value, a null writing as `null`.
-    line = ", ".join(f'"{f.name}" := v."{f.name}"' + ("::JSON" if f.name in text else "") for f in schema)
     nulls = ", ".join(f'"{f.name}" := NULL' for f in schema)
     size = " + ".join([f"strlen(to_json(struct_pack({nulls}))) - {4 * len(schema)}"]
                       + [f"coalesce(strlen({as_json(f.name)}), 4)" for f in schema])

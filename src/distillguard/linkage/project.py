@@ -140,10 +140,11 @@ def write_links(ws: Workspace, cfg: LinkageConfig) -> int:
               FROM ({rows}) GROUP BY a, b, grp"""
     # From here on a pair is its two account numbers (they follow account ids, so the smaller is `a`): the
     # later joins, sums and rankings run over integers; the ids come back with the final links.
+    seeds = f"SELECT a, b, grp, w, indicator_type || ':' || indicator_value AS named FROM {CONTRIB}"
     ws.backend.execute(f"""
         CREATE OR REPLACE TABLE _linkage_seeded AS
         SELECT ma.num AS na, mb.num AS nb, x.grp, x.lw, x.best
-        FROM ({part.format(rows=f"SELECT a, b, grp, w, indicator_type || ':' || indicator_value AS named FROM {CONTRIB}")}) x
+        FROM ({part.format(rows=seeds)}) x
         JOIN _linkage_num ma ON ma.account_id = x.a JOIN _linkage_num mb ON mb.account_id = x.b""")
     # The (pair, shared support) rows carry account numbers and indicator ids only, and are summed by those;
     # names join the per-pair sums, far fewer rows.
@@ -167,7 +168,8 @@ def write_links(ws: Workspace, cfg: LinkageConfig) -> int:
         WITH parts AS (  -- a join, not a union and a second aggregate: Spark 4.0 fails on that plan
             SELECT coalesce(x.na, y.na) AS na, coalesce(x.nb, y.nb) AS nb, coalesce(x.grp, y.grp) AS grp,
                    coalesce(x.lw, 0) + coalesce(y.lw, 0) AS lw, greatest(x.best, y.best) AS best
-            FROM _linkage_seeded x FULL OUTER JOIN _linkage_supported y ON y.na = x.na AND y.nb = x.nb AND y.grp = x.grp)
+            FROM _linkage_seeded x
+            FULL OUTER JOIN _linkage_supported y ON y.na = x.na AND y.nb = x.nb AND y.grp = x.grp)
         SELECT p.na, p.nb, least(t.cap, 1 - exp(p.lw)) AS gw, p.best
         FROM parts p JOIN (SELECT DISTINCT grp, cap FROM _linkage_type) t ON t.grp = p.grp""")
     # The heaviest groups' indicators by rank and one column per rank, not an ordered list aggregate: that
