@@ -28,9 +28,9 @@ def proxy(upstream, scan_dir):
         yield url, engine
 
 
-def call(url, account, body=None, **kw):
-    return httpx.post(url + "/v1/chat/completions", json=body or BODY,
-                      headers={"x-distillguard-account": account, "authorization": "Bearer sk-client"}, **kw)
+def call(url, account, body=None, headers=None, **kw):
+    headers = {"x-distillguard-account": account, "authorization": "Bearer sk-client", **(headers or {})}
+    return httpx.post(url + "/v1/chat/completions", json=body or BODY, headers=headers, **kw)
 
 
 def test_allowed_request_reaches_upstream_untouched(proxy):
@@ -41,6 +41,15 @@ def test_allowed_request_reaches_upstream_untouched(proxy):
     assert (saw["n"], saw["max_tokens"], saw["logprobs"]) == (4, 4096, True)
     assert r.json()["choices"][0]["message"]["reasoning_content"] == REASONING
     assert httpx.get(url + "/v1/models").json()["data"][0]["id"] == "test-model"  # passthrough
+
+
+def test_a_client_cannot_choose_its_address_unless_the_proxy_trusts_forwarded_for(proxy, upstream, scan_dir):
+    url, _ = proxy
+    spoofed = {"x-forwarded-for": "45.32.1.1"}   # an address linked to a campaign in the scan
+    assert call(url, "fresh", headers=spoofed).status_code == 200   # the connection's own address counts
+    engine = Engine.from_config(None, scan=scan_dir, secret=b"proxy-test")
+    with serve(create_app(engine, upstream, trust_forwarded_for=True)) as behind_balancer:
+        assert call(behind_balancer, "fresh", headers=spoofed).status_code == 403
 
 
 def test_blocked_requests_get_generic_errors(proxy):

@@ -43,7 +43,9 @@ def _engine(policy: Optional[Path], scan: Optional[Path]):
 # The server settings of `serve-proxy` and `serve-webhook`; bench/gateway.py serves its test upstream
 # with the same, so the proxy and the upstream it is compared with differ only in what they do.
 # httptools parses HTTP in C; loop "auto" is uvloop where it is installed (a dependency, not on Windows).
-UVICORN = {"loop": "auto", "http": "httptools", "access_log": False}
+# No proxy headers: uvicorn would otherwise take the client address from X-Forwarded-For on connections
+# from 127.0.0.1, letting a client behind a local relay choose its own IP; `--trust-forwarded-for` decides.
+UVICORN = {"loop": "auto", "http": "httptools", "access_log": False, "proxy_headers": False}
 
 
 def _serve(asgi, host: str, port: int) -> None:

@@ -17,12 +17,14 @@ def free_port() -> int:
 
 @contextmanager
 def serve(app, port: int | None = None, *, host: str = "127.0.0.1", timeout: float = 10.0) -> Iterator[str]:
-    """Run an ASGI app with uvicorn in a background thread; yields its base URL, stops it on exit."""
+    """Run an ASGI app with uvicorn in a background thread, with the server settings of the
+    `distillguard enforce` commands; yields its base URL, stops it on exit."""
     import uvicorn
 
+    from ..cli import UVICORN
+
     port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                                           lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on", **UVICORN))
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout
