@@ -48,6 +48,49 @@ def test_anthropic_thinking_blocks_and_stream_chunks():
     assert rewrite_response(chunk, {**SG, "reasoning": "summarise"}, stream=True)["choices"][0]["delta"] == {}
 
 
+def test_responses_api_request_caps_its_own_fields():
+    body = {"model": "m", "input": "Solve 3x+5=20.", "max_output_tokens": 32000, "top_logprobs": 5,
+            "reasoning": {"effort": "high", "summary": "detailed"},
+            "include": ["reasoning.encrypted_content", "message.output_text.logprobs"]}
+    out = rewrite_request(body, SG)
+    assert out["max_output_tokens"] == 1024 and "max_tokens" not in out   # the API rejects max_tokens
+    assert out["reasoning"] == {"effort": "low", "summary": "detailed"} and "top_logprobs" not in out
+    assert out["include"] == ["reasoning.encrypted_content"]
+    assert rewrite_request({"input": "hi"}, SG) == {"input": "hi", "max_output_tokens": 1024}
+
+
+REASONING_ITEM = {"type": "reasoning", "id": "rs_1", "encrypted_content": "opaque",
+                  "summary": [{"type": "summary_text", "text": TRACE}],
+                  "content": [{"type": "reasoning_text", "text": "raw " + TRACE}]}
+MESSAGE_ITEM = {"type": "message", "role": "assistant",
+                "content": [{"type": "output_text", "text": "x = 5", "logprobs": [{"token": "x"}]}]}
+
+
+def test_responses_api_reasoning_items_and_logprobs_are_withheld():
+    response = {"object": "response", "output": [REASONING_ITEM, MESSAGE_ITEM]}
+    out = rewrite_response(response, SG)
+    assert out["output"][0] == {"type": "reasoning", "id": "rs_1", "encrypted_content": "opaque", "summary": []}
+    assert out["output"][1]["content"] == [{"type": "output_text", "text": "x = 5"}]
+    assert response["output"][0]["content"]   # not mutated
+    summary = rewrite_response(response, {**SG, "reasoning": "summarise"})["output"][0]
+    assert summary["summary"] == [{"type": "summary_text", "text": "First, isolate x. … So x is five."}]
+    assert "content" not in summary
+
+
+def test_responses_api_stream_events_lose_reasoning_text_but_keep_their_shape():
+    delta = {"type": "response.reasoning_summary_text.delta", "item_id": "rs_1", "delta": "First, isolate"}
+    assert rewrite_response(delta, SG, stream=True) == {**delta, "delta": ""}
+    part = {"type": "response.reasoning_summary_part.done", "part": {"type": "summary_text", "text": TRACE}}
+    assert rewrite_response(part, SG, stream=True)["part"] == {"type": "summary_text", "text": ""}
+    done = {"type": "response.output_item.done", "item": REASONING_ITEM}
+    assert rewrite_response(done, {**SG, "reasoning": "summarise"}, stream=True)["item"]["summary"] == []
+    completed = {"type": "response.completed", "response": {"output": [REASONING_ITEM, MESSAGE_ITEM]}}
+    out = rewrite_response(completed, SG, stream=True)["response"]["output"]
+    assert out[0]["summary"] == [] and "logprobs" not in out[1]["content"][0]
+    text = {"type": "response.output_text.delta", "delta": "x", "logprobs": [{"token": "x"}]}
+    assert rewrite_response(text, SG, stream=True) == {"type": "response.output_text.delta", "delta": "x"}
+
+
 def test_engine_safeguard_decision_carries_policy_caps(scan_dir):
     engine = Engine.from_config(None, scan=scan_dir)
     d = engine.decide(ctx("f1"))

@@ -35,17 +35,21 @@ def _text(content: Any) -> str:
 
 
 def template_key(body: Mapping[str, Any]) -> str | None:
-    """Masked hash of the system prompt and the opening of the last user turn; None when too short."""
-    system, user = _text(body.get("system")), ""
-    for m in body.get("messages") or ():
+    """Masked hash of the system prompt and the opening of the last user turn; None when too short.
+    Chat completions and Anthropic messages (`system`, `messages`), the Responses API (`instructions`,
+    `input` as text or as messages) and legacy completions (`prompt`)."""
+    system, user = _text(body.get("system")) or _text(body.get("instructions")), ""
+    turns = body.get("messages") or (body["input"] if isinstance(body.get("input"), list) else ())
+    for m in turns:
         if not isinstance(m, dict):
             continue
-        if m.get("role") == "system":
+        if m.get("role") in ("system", "developer"):
             system = _text(m.get("content"))
         elif m.get("role") == "user":
             user = _text(m.get("content"))
-    if not user and isinstance(body.get("prompt"), str):
-        user = body["prompt"]
+    for prompt in (body.get("input"), body.get("prompt")):
+        if not user and isinstance(prompt, str):
+            user = prompt
     text = user[:400].lower()
     for pattern, repl in _MASKS:
         text = pattern.sub(repl, text)
