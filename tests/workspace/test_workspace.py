@@ -73,3 +73,20 @@ def test_batches_inserted_in_a_transaction_are_not_held_until_commit(tmp_path):
         assert pa.total_allocated_bytes() - before < 1_000_000
         db.execute("COMMIT")
         assert db.scalar("SELECT count(*) FROM t") == 400_000
+
+
+def test_concurrent_transforms_run_on_threads_with_the_workspace_macros(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pyarrow as pa
+
+    sql = "SELECT i, dg_str(j) AS s FROM _t"
+    tables = [pa.table({"i": [n], "j": [f'"text {n}"']}) for n in range(16)]
+    with Workspace.open(tmp_path / "w.duckdb") as ws:
+        db = ws.backend
+        db.execute("BEGIN TRANSACTION")   # as during an ingest: the transforms do not touch it
+        with db.concurrent_transforms() as transform, ThreadPoolExecutor(4) as pool:
+            got = list(pool.map(lambda t: transform(sql, "_t", t).to_pylist(), tables))
+        db.execute("COMMIT")
+        assert got == [db.transform_batch(sql, "_t", t).to_pylist() for t in tables]
+        assert got[3] == [{"i": 3, "s": "text 3"}]

@@ -8,6 +8,8 @@ present, so re-ingesting the same data is a no-op.
 from __future__ import annotations
 
 import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
@@ -17,6 +19,7 @@ import orjson
 import pyarrow as pa
 
 from ..contract.adapters import ADAPTERS, AdapterError, get_adapter
+from ..parallel import usable_cores
 from ..workspace import Workspace, sql_string
 from .parquet import iter_parquet_batches
 from .readers import (DEFAULT_MAX_RECORD_BYTES, InputError, LineBatch, Reject, expand_paths,
@@ -123,37 +126,54 @@ def _load(db, files: list[Path], fmt: str, kind: str, keep_raw: bool, run: int,
     done_bytes = uncommitted = 0
     lines = line_source(kind)
     columns = db.fetch_arrow(f"SELECT * EXCLUDE (ingest_run), NULL AS reason FROM {kind} LIMIT 0").column_names
-    for path in files:
-        source = path.name if isinstance(path, TableSource) else str(path.resolve())
-        literal = sql_string(source)  # batch statements take no parameters
-        for batch in _batches(path, fmt, max_record_bytes, report):
-            report.records += len(batch.rejects)
-            if len(batch.lines):
-                # Parsed once into Arrow, owned by Python: memory is freed batch by batch.
-                form = batch.source or lines
-                raw = pa.table({"source_line": batch.line_numbers, "line" if form is lines else "record": batch.lines})
-                parsed = db.transform_batch(select_sql(kind, form, keep_raw, literal), "_raw", raw)
-                parsed = parsed.rename_columns(columns)
-                report.records += parsed.num_rows
-                db.insert_batch("_batch", parsed, [
-                    f"INSERT INTO {kind} SELECT * EXCLUDE (reason), {run} FROM _batch WHERE reason IS NULL",
-                    f"""INSERT INTO quarantine SELECT '{kind}', {literal}, source_line, reason, left(raw, 2000),
-                        now(), {run} FROM _batch WHERE reason IS NOT NULL"""])
-                uncommitted += len(batch.lines)
-                if uncommitted >= COMMIT_ROWS:
-                    db.execute("COMMIT")
-                    db.execute("BEGIN TRANSACTION")
-                    uncommitted = 0
-            if batch.rejects:
-                db.insert_batch("_rejects", pa.table({
-                    "line": [r.line for r in batch.rejects], "reason": [r.reason for r in batch.rejects],
-                    "excerpt": [r.excerpt for r in batch.rejects]}),
-                    [f"INSERT INTO quarantine SELECT '{kind}', {literal}, line, reason, excerpt, now(), {run} FROM _rejects"])
-            if progress:
-                progress(done_bytes + batch.position, total_bytes)
-        done_bytes += _size(path)
+    workers = usable_cores()
+
+    def insert(batch: LineBatch, parsed: Future | None, literal: str) -> None:
+        nonlocal uncommitted
+        report.records += len(batch.rejects)
+        if parsed is not None:
+            table = parsed.result().rename_columns(columns)
+            report.records += table.num_rows
+            db.insert_batch("_batch", table, [
+                f"INSERT INTO {kind} SELECT * EXCLUDE (reason), {run} FROM _batch WHERE reason IS NULL",
+                f"""INSERT INTO quarantine SELECT '{kind}', {literal}, source_line, reason, left(raw, 2000),
+                    now(), {run} FROM _batch WHERE reason IS NOT NULL"""])
+            uncommitted += len(batch.lines)
+            if uncommitted >= COMMIT_ROWS:
+                db.execute("COMMIT")
+                db.execute("BEGIN TRANSACTION")
+                uncommitted = 0
+        if batch.rejects:
+            db.insert_batch("_rejects", pa.table({
+                "line": [r.line for r in batch.rejects], "reason": [r.reason for r in batch.rejects],
+                "excerpt": [r.excerpt for r in batch.rejects]}),
+                [f"INSERT INTO quarantine SELECT '{kind}', {literal}, line, reason, excerpt, now(), {run} "
+                 "FROM _rejects"])
         if progress:
-            progress(done_bytes, total_bytes)
+            progress(done_bytes + batch.position, total_bytes)
+
+    # Batches are parsed on `workers` threads (a transform runs on one core) while this one reads the
+    # input and inserts, in input order, the batches parsed before; at most `workers` wait parsed.
+    with db.concurrent_transforms() as transform, ThreadPoolExecutor(workers) as pool:
+        for path in files:
+            source = path.name if isinstance(path, TableSource) else str(path.resolve())
+            literal = sql_string(source)  # batch statements take no parameters
+            pending: deque = deque()
+            for batch in _batches(path, fmt, max_record_bytes, report):
+                parsed = None
+                if len(batch.lines):
+                    form = batch.source or lines
+                    raw = pa.table({"source_line": batch.line_numbers,
+                                    "line" if form is lines else "record": batch.lines})
+                    parsed = pool.submit(transform, select_sql(kind, form, keep_raw, literal), "_raw", raw)
+                pending.append((batch, parsed))
+                if len(pending) > workers:
+                    insert(*pending.popleft(), literal)
+            while pending:
+                insert(*pending.popleft(), literal)
+            done_bytes += _size(path)
+            if progress:
+                progress(done_bytes, total_bytes)
 
 
 def _size(path) -> int:

@@ -6,10 +6,11 @@ backend runs the SQL (transpiling where its dialect differs) and stores tables.
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pyarrow as pa
 from pyarrow import csv
@@ -64,6 +65,18 @@ class Backend(ABC):
             return self.fetch_arrow(sql)
         finally:
             self.unregister(name)
+
+    @contextmanager
+    def concurrent_transforms(self) -> Iterator[Callable[[str, str, pa.Table], pa.Table]]:
+        """Within the block, a `transform_batch` that several threads may call at once (each on an engine
+        connection of its own where the engine has them), so transforms overlap each other and the
+        inserts of earlier batches. One call at a time by default."""
+        lock = threading.Lock()
+
+        def transform(sql: str, name: str, table: pa.Table) -> pa.Table:
+            with lock:
+                return self.transform_batch(sql, name, table)
+        yield transform
 
     def insert_batch(self, name: str, table: pa.Table, statements: list[str]) -> None:
         """Run `statements` (INSERTs without parameters) that read one Arrow batch as `name`."""

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import duckdb
 import pyarrow as pa
 
+from ..tables import MACROS
 from .base import Backend, sql_string
 
 
@@ -62,6 +64,27 @@ class DuckDBBackend(Backend):
     # dropped by `unregister` lives on, with the Arrow data it holds, until the transaction commits.
     def transform_batch(self, sql: str, name: str, table: pa.Table) -> pa.Table:
         return self.con.from_arrow(table).query(name, sql).to_arrow_table()
+
+    @contextmanager
+    def concurrent_transforms(self) -> Iterator[Callable[[str, str, pa.Table], pa.Table]]:
+        # A transform runs on one thread however many the engine has; a cursor per calling thread lets
+        # several run at once. Cursors see no TEMP objects of this connection: the macros are made again.
+        local, cursors, lock = threading.local(), [], threading.Lock()
+
+        def transform(sql: str, name: str, table: pa.Table) -> pa.Table:
+            con = getattr(local, "con", None)
+            if con is None:
+                con = local.con = self.con.cursor()
+                for macro in MACROS:
+                    con.execute(macro)
+                with lock:
+                    cursors.append(con)
+            return con.from_arrow(table).query(name, sql).to_arrow_table()
+        try:
+            yield transform
+        finally:
+            for con in cursors:
+                con.close()
 
     def insert_batch(self, name: str, table: pa.Table, statements: list[str]) -> None:
         relation = self.con.from_arrow(table)
