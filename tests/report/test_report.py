@@ -85,6 +85,8 @@ def test_workspace_adds_timeline_and_links(scan, tmp_path, as_object):
     assert bars.count('<rect class="bar"') == 4  # 03:00, 04:00 and 05:00 empty, 06:00
     assert alpha.count('<line class="edge"') == 1  # only the link inside the campaign
     assert "account links in the workspace" in alpha
+    # counted in the workspace, not by parsing exchanges.csv (12 rows here)
+    assert re.search(r'class="value">4</div><div class="label">exchanges', html)
 
 
 def test_without_campaigns_json_or_exchanges(scan):

@@ -78,19 +78,22 @@ def load(scan_dir: Path, workspace: Any = None) -> Scan:
                                WHERE lower(trim(flagged)) IN {CSV_TRUE} OR coalesce(campaign_id, '') <> ''""").fetchall()
         account_rows = {a: dict(score=s, flagged=f, campaign_id=c, reasons=r) for a, s, f, c, r in rows}
         campaigns = _campaigns(scan_dir / "campaigns.json", account_rows)
-        members = sorted({a for c in campaigns for a in c.accounts} | set(account_rows))
-        exchanges, per_account = None, None
-        if exchanges_csv.is_file():
-            counts = con.execute(f"""SELECT CASE WHEN account_id IN (SELECT unnest(?)) THEN account_id END, count(*)
-                                     FROM {csv_text(exchanges_csv)} GROUP BY 1""", [members]).fetchall()
-            exchanges = sum(n for _, n in counts)
-            per_account = {a: n for a, n in counts if a is not None}
-    scan = Scan(total, flagged, exchanges, campaigns, account_rows, per_account,
+    members = sorted({a for c in campaigns for a in c.accounts} | set(account_rows))
+    scan = Scan(total, flagged, None, campaigns, account_rows, None,
                 "accounts that share an indicator listed in campaigns.json")
     _indicator_links(scan)
     if workspace is not None:
         with _workspace_query(workspace) as query:
             _from_workspace(scan, members, query)
+    # Counted from exchanges.csv only without a workspace's table: parsing the CSV was most of the report's
+    # time on a large scan (16M rows), and the workspace holds the same exchanges.
+    if scan.exchanges is None and exchanges_csv.is_file():
+        with duckdb.connect() as con:
+            con.execute("SET enable_progress_bar = false")
+            counts = con.execute(f"""SELECT CASE WHEN account_id IN (SELECT unnest(?)) THEN account_id END, count(*)
+                                     FROM {csv_text(exchanges_csv)} GROUP BY 1""", [members]).fetchall()
+        scan.exchanges = sum(n for _, n in counts)
+        scan.account_exchanges = {a: n for a, n in counts if a is not None}
     return scan
 
 
