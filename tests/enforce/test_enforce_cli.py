@@ -40,6 +40,29 @@ def test_verify_and_clear_through_a_running_service(scan_dir, monkeypatch):
     assert [e["event"] for e in engine.audit()] == ["clear", "verify"]
 
 
+def test_override_remove_and_audit_through_a_running_service(scan_dir, monkeypatch):
+    engine = Engine.from_config(None, scan=scan_dir, secret=b"cli")
+    monkeypatch.setenv("DISTILLGUARD_ADMIN_TOKEN", "tok")
+    with serve(create_app(engine, admin_token="tok")) as url:
+        r = runner.invoke(app, ["enforce", "override", "u1", "--action", "suspend", "--analyst", "analyst-1",
+                                "--note", "case 9: [b]shared card[/b]", "--url", url])
+        assert r.exit_code == 0 and "account u1: suspend until removed" in r.output, r.output
+        assert engine.decide(ctx("u1")).action is Action.SUSPEND
+        bad = runner.invoke(app, ["enforce", "override", "u1", "--action", "throttle", "--analyst", "a",
+                                  "--note", "n", "--url", url])
+        assert bad.exit_code == 2   # throttling needs a budget: not an override
+        r = runner.invoke(app, ["enforce", "remove-override", "u1", "--analyst", "analyst-1", "--note", "resolved",
+                                "--url", url])
+        assert r.exit_code == 0, r.output
+        assert engine.decide(ctx("u1")).action is Action.ALLOW
+        r = runner.invoke(app, ["enforce", "audit", "--url", url])
+        assert r.exit_code == 0, r.output
+        lines = r.output.splitlines()
+        assert "remove_override  account u1  by analyst-1: resolved" in lines[0]   # newest first
+        assert "override -> suspend  account u1  by analyst-1: case 9: [b]shared card[/b]" in lines[1]   # as typed
+    assert [e["event"] for e in engine.audit()] == ["remove_override", "override"]
+
+
 def test_direct_needs_shared_state(scan_dir):
     r = runner.invoke(app, ["enforce", "clear", "a1", "--analyst", "x", "--note", "y"])
     assert r.exit_code == 2 and "shared state" in r.output

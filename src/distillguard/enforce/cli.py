@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import typer
 from rich.console import Console
@@ -102,7 +102,8 @@ def serve_webhook(policy: Optional[Path] = PolicyOpt, scan: Optional[Path] = Sca
     _serve(create_app(_engine(policy, scan), admin_token=os.environ.get(TOKEN_ENV)), host, port)
 
 
-def _admin(url: Optional[str], token: Optional[str], path: str, payload: dict) -> dict:
+def _admin(url: Optional[str], token: Optional[str], path: str, payload: dict | None) -> dict | list:
+    """POST `payload` to an admin endpoint of a running service (GET when there is none)."""
     import httpx
 
     from .admin import ADMIN_PREFIX, TOKEN_ENV
@@ -111,8 +112,8 @@ def _admin(url: Optional[str], token: Optional[str], path: str, payload: dict) -
     if not token:
         _fail(f"the admin endpoints need a token: --token or ${TOKEN_ENV}")
     try:
-        r = httpx.post(url.rstrip("/") + ADMIN_PREFIX + path, json=payload,
-                       headers={"authorization": f"Bearer {token}"}, timeout=10)
+        r = httpx.request("GET" if payload is None else "POST", url.rstrip("/") + ADMIN_PREFIX + path, json=payload,
+                          headers={"authorization": f"Bearer {token}"}, timeout=10)
     except httpx.HTTPError as e:
         _fail(f"cannot reach {url}: {e}")
     if r.status_code != 200:
@@ -129,6 +130,25 @@ def _direct(policy: Optional[Path], scan: Optional[Path]):
     return engine
 
 
+def _analyst(url: Optional[str], token: Optional[str], path: str, payload: dict | None,
+             policy: Optional[Path], scan: Optional[Path], act: Callable):
+    """An analyst action through a running service's admin endpoint (`--url`), else `act(engine)` on the
+    fleet's shared state."""
+    from .state import StateUnavailable
+
+    if url:
+        return _admin(url, token, path, payload)
+    try:
+        return act(_direct(policy, scan))
+    except (ValueError, StateUnavailable) as e:
+        _fail(str(e))
+
+
+ScopeOpt = typer.Option(None, help="account | campaign (default: a campaign id in the scan is a campaign).")
+AnalystOpt = typer.Option(..., help="Who decided.")
+NoteOpt = typer.Option(..., help="Why (recorded in the audit trail).")
+
+
 @app.command()
 def verify(account: str = typer.Argument(..., help="Account that passed verification."),
            reference: Optional[str] = typer.Option(None, "--reference", "-r",
@@ -138,35 +158,59 @@ def verify(account: str = typer.Argument(..., help="Account that passed verifica
            url: Optional[str] = UrlOpt, token: Optional[str] = TokenOpt,
            policy: Optional[Path] = PolicyOpt) -> None:
     """Mark an account as verified: step-up rules no longer block it."""
-    from .state import StateUnavailable
-
-    if url:
-        _admin(url, token, "/verify", {"account_id": account, "reference": reference, "analyst": analyst,
-                                       "note": note})
-    else:
-        try:
-            _direct(policy, None).mark_verified(account, reference, analyst, note)
-        except (ValueError, StateUnavailable) as e:
-            _fail(str(e))
+    _analyst(url, token, "/verify", {"account_id": account, "reference": reference, "analyst": analyst, "note": note},
+             policy, None, lambda engine: engine.mark_verified(account, reference, analyst, note))
     console.print(f"verified {account}")
 
 
 @app.command()
 def clear(target: str = typer.Argument(..., help="Account or campaign id."),
-          analyst: str = typer.Option(..., help="Who decided."),
-          note: str = typer.Option(..., help="Why (recorded in the audit trail)."),
-          scope: Optional[str] = typer.Option(None, help="account | campaign (default: a campaign id in the scan "
-                                                          "is a campaign)."),
+          analyst: str = AnalystOpt, note: str = NoteOpt, scope: Optional[str] = ScopeOpt,
           url: Optional[str] = UrlOpt, token: Optional[str] = TokenOpt,
           policy: Optional[Path] = PolicyOpt, scan: Optional[Path] = ScanOpt) -> None:
     """Appeal upheld: allow an account or every account of a campaign from now on (audited)."""
-    from .state import StateUnavailable
-
-    if url:
-        entry = _admin(url, token, "/clear", {"target": target, "analyst": analyst, "note": note, "scope": scope})
-    else:
-        try:
-            entry = _direct(policy, scan).clear(target, analyst, note, scope=scope)
-        except (ValueError, StateUnavailable) as e:
-            _fail(str(e))
+    entry = _analyst(url, token, "/clear", {"target": target, "analyst": analyst, "note": note, "scope": scope},
+                     policy, scan, lambda engine: engine.clear(target, analyst, note, scope=scope))
     console.print(f"cleared {entry['scope']} {target}")
+
+
+@app.command()
+def override(target: str = typer.Argument(..., help="Account or campaign id."),
+             action: str = typer.Option(..., help="The action to force: suspend, step_up, safeguard, monitor "
+                                                  "or allow."),
+             analyst: str = AnalystOpt, note: str = NoteOpt, scope: Optional[str] = ScopeOpt,
+             url: Optional[str] = UrlOpt, token: Optional[str] = TokenOpt,
+             policy: Optional[Path] = PolicyOpt, scan: Optional[Path] = ScanOpt) -> None:
+    """Force an action on an account or every account of a campaign until removed (audited)."""
+    payload = {"target": target, "action": action, "analyst": analyst, "note": note, "scope": scope}
+    entry = _analyst(url, token, "/override", payload, policy, scan,
+                     lambda engine: engine.override(target, action, analyst, note, scope=scope))
+    console.print(f"{entry['scope']} {target}: {action} until removed")
+
+
+@app.command("remove-override")
+def remove_override(target: str = typer.Argument(..., help="Account or campaign id."),
+                    analyst: str = AnalystOpt, note: str = NoteOpt, scope: Optional[str] = ScopeOpt,
+                    url: Optional[str] = UrlOpt, token: Optional[str] = TokenOpt,
+                    policy: Optional[Path] = PolicyOpt, scan: Optional[Path] = ScanOpt) -> None:
+    """Remove an override or a clearance: the policy decides for the target again (audited)."""
+    entry = _analyst(url, token, "/remove-override", {"target": target, "analyst": analyst, "note": note,
+                                                      "scope": scope},
+                     policy, scan, lambda engine: engine.remove_override(target, analyst, note, scope=scope))
+    console.print(f"{entry['scope']} {target}: override removed")
+
+
+@app.command()
+def audit(limit: int = typer.Option(20, help="How many entries, newest first."),
+          url: Optional[str] = UrlOpt, token: Optional[str] = TokenOpt,
+          policy: Optional[Path] = PolicyOpt) -> None:
+    """The analyst audit trail: who verified, cleared or overrode what, when and why."""
+    from datetime import datetime, timezone
+
+    entries = _analyst(url, token, f"/audit?limit={int(limit)}", None, policy, None,
+                       lambda engine: engine.audit(limit))
+    for e in entries:  # one line each, newest first: easy to grep
+        when = datetime.fromtimestamp(e["at"], timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if "at" in e else "-"
+        action = f" -> {e['action']}" if e.get("action") else ""
+        console.print(f"{when}  {e.get('event')}{action}  {e.get('scope')} {e.get('target')}  "
+                      f"by {e.get('analyst')}: {e.get('note')}", markup=False, soft_wrap=True)
