@@ -45,8 +45,10 @@ def test_override_remove_and_audit_through_a_running_service(scan_dir, monkeypat
     monkeypatch.setenv("DISTILLGUARD_ADMIN_TOKEN", "tok")
     with serve(create_app(engine, admin_token="tok")) as url:
         r = runner.invoke(app, ["enforce", "override", "u1", "--action", "suspend", "--analyst", "analyst-1",
-                                "--note", "case 9: [b]shared card[/b]", "--url", url])
-        assert r.exit_code == 0 and "account u1: suspend until removed" in r.output, r.output
+                                "--note", "case 9: [b]shared card[/b]", "--for", "7d", "--url", url])
+        assert r.exit_code == 0 and "account u1: suspend for 7d" in r.output, r.output
+        assert runner.invoke(app, ["enforce", "override", "u1", "--action", "suspend", "--analyst", "a",
+                                   "--note", "n", "--for", "a week", "--url", url]).exit_code == 2
         assert engine.decide(ctx("u1")).action is Action.SUSPEND
         bad = runner.invoke(app, ["enforce", "override", "u1", "--action", "throttle", "--analyst", "a",
                                   "--note", "n", "--url", url])
@@ -59,7 +61,8 @@ def test_override_remove_and_audit_through_a_running_service(scan_dir, monkeypat
         assert r.exit_code == 0, r.output
         lines = r.output.splitlines()
         assert "remove_override  account u1  by analyst-1: resolved" in lines[0]   # newest first
-        assert "override -> suspend  account u1  by analyst-1: case 9: [b]shared card[/b]" in lines[1]   # as typed
+        assert "override -> suspend until " in lines[1]
+        assert "account u1  by analyst-1: case 9: [b]shared card[/b]" in lines[1]   # as typed
     assert [e["event"] for e in engine.audit()] == ["remove_override", "override"]
 
 

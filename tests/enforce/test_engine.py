@@ -114,6 +114,19 @@ def test_override_and_appeal_are_campaign_wide_and_audited(engine, tmp_path):
         engine.override("a1", "throttle", analyst="a", note="n")
 
 
+def test_an_override_given_a_lifetime_lapses_and_the_account_falls_back_to_the_campaigns(engine):
+    import time
+
+    engine.override("camp-a", "suspend", analyst="analyst-1", note="confirmed by case 17")
+    engine.clear("a1", analyst="analyst-2", note="lab study, cleared for a week", expires_in_s=7 * 86400)
+    now = time.time()
+    assert engine.decide(ctx("a1", ts=now + 86400)).reasons == ("CLEARED",)
+    assert engine.decide(ctx("a1", ts=now + 8 * 86400)).action is Action.SUSPEND   # back under the campaign's
+    assert engine.audit()[0]["until"] == pytest.approx(now + 7 * 86400, abs=60)
+    with pytest.raises(ValueError, match="positive"):
+        engine.override("a1", "suspend", analyst="a", note="n", expires_in_s=0)
+
+
 def test_classroom_on_one_ip_is_only_monitored(engine):
     """Thirty students on one campus IP sending the same assignment prompt: never blocked by counters."""
     decisions = [engine.decide(ctx(f"student-{i}", ip="130.1.1.1", ts=1_770_000_000 + i)) for i in range(30)]

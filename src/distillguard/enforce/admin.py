@@ -36,7 +36,11 @@ class Clear(_Body):
     scope: Literal["account", "campaign"] | None = None
 
 
-class Override(Clear):
+class Expiring(Clear):
+    expires_in_s: float | None = Field(None, gt=0)
+
+
+class Override(Expiring):
     action: Action
 
 
@@ -70,12 +74,13 @@ def router(engine: Engine, token: str) -> APIRouter:
         return {"verified": b.account_id}
 
     @r.post("/clear")
-    def clear(b: Clear) -> dict:
-        return run(engine.clear, b.target, b.analyst, b.note, scope=b.scope)
+    def clear(b: Expiring) -> dict:
+        return run(engine.clear, b.target, b.analyst, b.note, scope=b.scope, expires_in_s=b.expires_in_s)
 
     @r.post("/override")
     def override(b: Override) -> dict:
-        return run(engine.override, b.target, b.action, b.analyst, b.note, scope=b.scope)
+        return run(engine.override, b.target, b.action, b.analyst, b.note, scope=b.scope,
+                   expires_in_s=b.expires_in_s)
 
     @r.post("/remove-override")
     def remove(b: Clear) -> dict:

@@ -145,6 +145,22 @@ def _analyst(url: Optional[str], token: Optional[str], path: str, payload: dict 
 
 
 ScopeOpt = typer.Option(None, help="account | campaign (default: a campaign id in the scan is a campaign).")
+ForOpt = typer.Option(None, "--for", help="How long it holds, e.g. 30m, 12h, 7d (default: until removed).")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _seconds(duration: Optional[str]) -> Optional[float]:
+    """Seconds in a duration such as 90s, 30m, 12h or 7d; None for None."""
+    if duration is None:
+        return None
+    text = duration.strip().lower()
+    try:
+        value = float(text[:-1]) * _UNIT_S[text[-1]]
+    except (KeyError, ValueError, IndexError):
+        _fail(f"--for {duration!r}: expected a number and a unit (s, m, h or d), e.g. 7d")
+    if value <= 0:
+        _fail(f"--for {duration!r}: must be positive")
+    return value
 AnalystOpt = typer.Option(..., help="Who decided.")
 NoteOpt = typer.Option(..., help="Why (recorded in the audit trail).")
 
@@ -166,12 +182,14 @@ def verify(account: str = typer.Argument(..., help="Account that passed verifica
 @app.command()
 def clear(target: str = typer.Argument(..., help="Account or campaign id."),
           analyst: str = AnalystOpt, note: str = NoteOpt, scope: Optional[str] = ScopeOpt,
-          url: Optional[str] = UrlOpt, token: Optional[str] = TokenOpt,
+          duration: Optional[str] = ForOpt, url: Optional[str] = UrlOpt, token: Optional[str] = TokenOpt,
           policy: Optional[Path] = PolicyOpt, scan: Optional[Path] = ScanOpt) -> None:
     """Appeal upheld: allow an account or every account of a campaign from now on (audited)."""
-    entry = _analyst(url, token, "/clear", {"target": target, "analyst": analyst, "note": note, "scope": scope},
-                     policy, scan, lambda engine: engine.clear(target, analyst, note, scope=scope))
-    console.print(f"cleared {entry['scope']} {target}")
+    seconds = _seconds(duration)
+    payload = {"target": target, "analyst": analyst, "note": note, "scope": scope, "expires_in_s": seconds}
+    entry = _analyst(url, token, "/clear", payload, policy, scan,
+                     lambda engine: engine.clear(target, analyst, note, scope=scope, expires_in_s=seconds))
+    console.print(f"cleared {entry['scope']} {target}" + (f" for {duration}" if duration else ""))
 
 
 @app.command()
@@ -179,13 +197,15 @@ def override(target: str = typer.Argument(..., help="Account or campaign id."),
              action: str = typer.Option(..., help="The action to force: suspend, step_up, safeguard, monitor "
                                                   "or allow."),
              analyst: str = AnalystOpt, note: str = NoteOpt, scope: Optional[str] = ScopeOpt,
-             url: Optional[str] = UrlOpt, token: Optional[str] = TokenOpt,
+             duration: Optional[str] = ForOpt, url: Optional[str] = UrlOpt, token: Optional[str] = TokenOpt,
              policy: Optional[Path] = PolicyOpt, scan: Optional[Path] = ScanOpt) -> None:
-    """Force an action on an account or every account of a campaign until removed (audited)."""
-    payload = {"target": target, "action": action, "analyst": analyst, "note": note, "scope": scope}
+    """Force an action on an account or every account of a campaign until removed or expired (audited)."""
+    seconds = _seconds(duration)
+    payload = {"target": target, "action": action, "analyst": analyst, "note": note, "scope": scope,
+               "expires_in_s": seconds}
     entry = _analyst(url, token, "/override", payload, policy, scan,
-                     lambda engine: engine.override(target, action, analyst, note, scope=scope))
-    console.print(f"{entry['scope']} {target}: {action} until removed")
+                     lambda engine: engine.override(target, action, analyst, note, scope=scope, expires_in_s=seconds))
+    console.print(f"{entry['scope']} {target}: {action} " + (f"for {duration}" if duration else "until removed"))
 
 
 @app.command("remove-override")
@@ -212,5 +232,7 @@ def audit(limit: int = typer.Option(20, help="How many entries, newest first."),
     for e in entries:  # one line each, newest first: easy to grep
         when = datetime.fromtimestamp(e["at"], timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if "at" in e else "-"
         action = f" -> {e['action']}" if e.get("action") else ""
+        if e.get("until"):
+            action += " until " + datetime.fromtimestamp(e["until"], timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
         console.print(f"{when}  {e.get('event')}{action}  {e.get('scope')} {e.get('target')}  "
                       f"by {e.get('analyst')}: {e.get('note')}", markup=False, soft_wrap=True)

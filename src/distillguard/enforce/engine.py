@@ -204,7 +204,9 @@ class Engine:
         cid = f.campaign_id
         # Analyst actions first; the account's own outranks its campaign's (clearing one member of a
         # suspended campaign lets that member through).
-        override = (o.account_override or o.campaign_override) if o is not None else None
+        override = None if o is None else next(
+            (r for r in (o.account_override, o.campaign_override) if r is not None and r.get("until", ctx.ts) >= ctx.ts),
+            None)  # an expired override is as good as removed
         if override is not None:
             action = Action(override["action"])
             code = "CLEARED" if action is Action.ALLOW else "ANALYST_OVERRIDE"
@@ -285,22 +287,30 @@ class Engine:
         return scope
 
     def override(self, target: str, action: Action | str, analyst: str, note: str, *,
-                 scope: str | None = None) -> dict:
-        """Force an action on an account or a whole campaign until removed."""
+                 scope: str | None = None, expires_in_s: float | None = None) -> dict:
+        """Force an action on an account or a whole campaign until removed, or for `expires_in_s` seconds."""
         action = Action(action)
         if action not in OVERRIDE_ACTIONS:
             raise ValueError(f"an override cannot be {action.value}: throttling needs a budget; "
                              f"choose one of {', '.join(a.value for a in OVERRIDE_ACTIONS)}")
         if not analyst or not note:
             raise ValueError("an override needs the analyst and a note saying why")
+        if expires_in_s is not None and not expires_in_s > 0:
+            raise ValueError(f"an override's lifetime must be positive, not {expires_in_s}")
         scope = self._scope(target, scope)
-        record = {"action": action.value, "analyst": analyst, "note": note, "at": time.time()}
+        now = time.time()
+        record = {"action": action.value, "analyst": analyst, "note": note, "at": now}
+        if expires_in_s is not None:
+            record["until"] = now + expires_in_s
         self.state.set_override(scope, target, record)
-        return self._audit("override", scope, target, analyst, note, action=action.value)
+        until = {"until": record["until"]} if "until" in record else {}
+        return self._audit("override", scope, target, analyst, note, action=action.value, **until)
 
-    def clear(self, target: str, analyst: str, note: str, *, scope: str | None = None) -> dict:
-        """Appeal upheld: the account (or every account of the campaign) is allowed from now on."""
-        entry = self.override(target, Action.ALLOW, analyst, note, scope=scope)
+    def clear(self, target: str, analyst: str, note: str, *, scope: str | None = None,
+              expires_in_s: float | None = None) -> dict:
+        """Appeal upheld: the account (or every account of the campaign) is allowed from now on (for
+        `expires_in_s` seconds, when given: a lab cleared for its study, not for ever)."""
+        entry = self.override(target, Action.ALLOW, analyst, note, scope=scope, expires_in_s=expires_in_s)
         entry["event"] = "clear"
         return entry
 
