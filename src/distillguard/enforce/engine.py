@@ -204,9 +204,10 @@ class Engine:
         cid = f.campaign_id
         # Analyst actions first; the account's own outranks its campaign's (clearing one member of a
         # suspended campaign lets that member through).
-        override = None if o is None else next(
-            (r for r in (o.account_override, o.campaign_override) if r is not None and r.get("until", ctx.ts) >= ctx.ts),
-            None)  # an expired override is as good as removed
+        # ... and one past its `until` is as good as removed.
+        live = [] if o is None else [r for r in (o.account_override, o.campaign_override)
+                                     if r is not None and r.get("until", ctx.ts) >= ctx.ts]
+        override = live[0] if live else None
         if override is not None:
             action = Action(override["action"])
             code = "CLEARED" if action is Action.ALLOW else "ANALYST_OVERRIDE"
