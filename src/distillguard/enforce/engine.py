@@ -203,8 +203,7 @@ class Engine:
     def _evaluate(self, ctx: RequestContext, f: Facts, o: Online | None) -> Decision:
         cid = f.campaign_id
         # Analyst actions first; the account's own outranks its campaign's (clearing one member of a
-        # suspended campaign lets that member through).
-        # ... and one past its `until` is as good as removed.
+        # suspended campaign lets that member through); one past its `until` is as good as removed.
         live = [] if o is None else [r for r in (o.account_override, o.campaign_override)
                                      if r is not None and r.get("until", ctx.ts) >= ctx.ts]
         override = live[0] if live else None
