@@ -28,3 +28,7 @@ def test_one_worker_runs_in_this_process():
 
 def test_usable_cores_is_at_least_one():
     assert usable_cores() >= 1
+
+
+def test_usable_cores_can_be_capped():
+    assert usable_cores(1) == 1 and usable_cores(10_000) == usable_cores()

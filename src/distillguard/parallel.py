@@ -12,9 +12,11 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def usable_cores() -> int:
-    """Cores this process may run on (its affinity mask, where the platform has one)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+def usable_cores(at_most: int | None = None) -> int:
+    """Cores this process may run on (its affinity mask, where the platform has one), at most `at_most`:
+    workers that each hold a batch or a model must not multiply memory on a many-core machine."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return min(cores, at_most) if at_most else cores
 
 
 def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int,

@@ -17,6 +17,6 @@ def test_capabilities_on_worker_processes_equal_those_computed_here(ws, tmp_path
     assert stage.classify_capabilities(ws) == 60
     here = _capabilities(ws)
     monkeypatch.setattr(stage, "POOL_MIN_INPUTS", 1)
-    monkeypatch.setattr(stage, "usable_cores", lambda: 2)
+    monkeypatch.setattr(stage, "usable_cores", lambda at_most=None: 2)
     assert stage.classify_capabilities(ws) == 60
     assert _capabilities(ws) == here and len({r[1] for r in here}) > 1

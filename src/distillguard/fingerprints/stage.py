@@ -32,8 +32,10 @@ _DISTINCT_INPUTS = f"""
 
 
 # Featurizing is Python (tokens, hashes): from this many distinct inputs it runs on a process per core,
-# which costs about a second to start.
+# which costs about a second to start; at most POOL_MAX_WORKERS, each holding the model, a batch and a
+# token cache (a few hundred MB).
 POOL_MIN_INPUTS = 200_000
+POOL_MAX_WORKERS = 4
 _classifier: CapabilityClassifier | None = None  # the classifier of this process (see _use_classifier)
 
 
@@ -65,7 +67,7 @@ def classify_capabilities(ws: Workspace, classifier: CapabilityClassifier | None
                    SELECT k, CAST(NULL AS VARCHAR) AS capability, CAST(NULL AS REAL) AS confidence, {nulls}
                    FROM _capability_inputs LIMIT 0""")
     total, done = ws.count("_capability_inputs"), 0
-    workers = usable_cores() if total >= POOL_MIN_INPUTS else 1
+    workers = usable_cores(POOL_MAX_WORKERS) if total >= POOL_MIN_INPUTS else 1
     try:
         batches = db.iter_batches("SELECT * FROM _capability_inputs", rows=50_000)
         for batch, p in ordered_map(_predict, batches, workers, _use_classifier, (classifier,)):

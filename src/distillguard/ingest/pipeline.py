@@ -30,6 +30,7 @@ from .warehouse import TableSource
 KEYS = {"exchanges": "request_id", "accounts": "account_id"}
 ProgressFn = Callable[[int, int], None]
 COMMIT_ROWS = 1_000_000
+PARSE_MAX_WORKERS = 4  # threads parsing batches; each holds up to two batches (raw and parsed)
 
 
 @dataclass
@@ -126,7 +127,7 @@ def _load(db, files: list[Path], fmt: str, kind: str, keep_raw: bool, run: int,
     done_bytes = uncommitted = 0
     lines = line_source(kind)
     columns = db.fetch_arrow(f"SELECT * EXCLUDE (ingest_run), NULL AS reason FROM {kind} LIMIT 0").column_names
-    workers = usable_cores()
+    workers = usable_cores(PARSE_MAX_WORKERS)
 
     def insert(batch: LineBatch, parsed: Future | None, literal: str) -> None:
         nonlocal uncommitted
