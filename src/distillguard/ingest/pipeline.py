@@ -31,6 +31,7 @@ KEYS = {"exchanges": "request_id", "accounts": "account_id"}
 ProgressFn = Callable[[int, int], None]
 COMMIT_ROWS = 1_000_000
 PARSE_MAX_WORKERS = 4  # threads parsing batches; each holds up to two batches (raw and parsed)
+INSERT_ROWS = 250_000  # parsed rows inserted at once (an INSERT of several batches appends in parallel)
 
 
 @dataclass
@@ -129,21 +130,32 @@ def _load(db, files: list[Path], fmt: str, kind: str, keep_raw: bool, run: int,
     columns = db.fetch_arrow(f"SELECT * EXCLUDE (ingest_run), NULL AS reason FROM {kind} LIMIT 0").column_names
     workers = usable_cores(PARSE_MAX_WORKERS)
 
-    def insert(batch: LineBatch, parsed: Future | None, literal: str) -> None:
+    ready: list[pa.Table] = []  # parsed batches waiting to be inserted together
+
+    def flush(literal: str) -> None:
+        """Insert the parsed batches held: one INSERT over several batches appends on every core."""
         nonlocal uncommitted
+        if not ready:
+            return
+        table = pa.concat_tables(ready)
+        ready.clear()
+        db.insert_batch("_batch", table, [
+            f"INSERT INTO {kind} SELECT * EXCLUDE (reason), {run} FROM _batch WHERE reason IS NULL",
+            f"""INSERT INTO quarantine SELECT '{kind}', {literal}, source_line, reason, left(raw, 2000),
+                now(), {run} FROM _batch WHERE reason IS NOT NULL"""])
+        uncommitted += table.num_rows
+        if uncommitted >= COMMIT_ROWS:
+            db.execute("COMMIT")
+            db.execute("BEGIN TRANSACTION")
+            uncommitted = 0
+
+    def take(batch: LineBatch, parsed: Future | None, literal: str) -> None:
         report.records += len(batch.rejects)
         if parsed is not None:
-            table = parsed.result().rename_columns(columns)
-            report.records += table.num_rows
-            db.insert_batch("_batch", table, [
-                f"INSERT INTO {kind} SELECT * EXCLUDE (reason), {run} FROM _batch WHERE reason IS NULL",
-                f"""INSERT INTO quarantine SELECT '{kind}', {literal}, source_line, reason, left(raw, 2000),
-                    now(), {run} FROM _batch WHERE reason IS NOT NULL"""])
-            uncommitted += len(batch.lines)
-            if uncommitted >= COMMIT_ROWS:
-                db.execute("COMMIT")
-                db.execute("BEGIN TRANSACTION")
-                uncommitted = 0
+            ready.append(parsed.result().rename_columns(columns))
+            report.records += ready[-1].num_rows
+            if sum(t.num_rows for t in ready) >= INSERT_ROWS:
+                flush(literal)
         if batch.rejects:
             db.insert_batch("_rejects", pa.table({
                 "line": [r.line for r in batch.rejects], "reason": [r.reason for r in batch.rejects],
@@ -169,9 +181,10 @@ def _load(db, files: list[Path], fmt: str, kind: str, keep_raw: bool, run: int,
                     parsed = pool.submit(transform, select_sql(kind, form, keep_raw, literal), "_raw", raw)
                 pending.append((batch, parsed))
                 if len(pending) > workers:
-                    insert(*pending.popleft(), literal)
+                    take(*pending.popleft(), literal)
             while pending:
-                insert(*pending.popleft(), literal)
+                take(*pending.popleft(), literal)
+            flush(literal)
             done_bytes += _size(path)
             if progress:
                 progress(done_bytes, total_bytes)
