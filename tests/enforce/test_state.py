@@ -68,6 +68,17 @@ def test_flags_and_audit(state):
     assert [e["n"] for e in state.audit(2)] == [2, 1]
 
 
+def test_a_verification_given_a_lifetime_lapses(state):
+    import time
+
+    state.set_verified("a", "DG-REF", ttl_s=0.3)
+    state.set_verified("b", "DG-REF2")
+    assert state.observe(Observation("a", T0), W).verified == "DG-REF"
+    time.sleep(0.5)   # wall-clock time: the same clock as Redis's key expiry
+    assert state.observe(Observation("a", T0), W).verified is None
+    assert state.observe(Observation("b", T0), W).verified == "DG-REF2"
+
+
 @pytest.mark.redis
 def test_fleet_replicas_share_one_state(redis_url, scan_dir):
     """Two engines on one Redis: a campaign-wide budget spent on one replica is spent on the other, and a

@@ -271,11 +271,12 @@ class Engine:
 
     def mark_verified(self, account_id: str, reference: str | None, analyst: str = "verification",
                       note: str = "") -> None:
-        """Record that the account passed step-up verification; step-up rules then skip it. The reference,
-        when given, must be the one this account was shown."""
+        """Record that the account passed step-up verification; step-up rules then skip it (for the policy's
+        `verification_days`, when set). The reference, when given, must be the one this account was shown."""
         if reference is not None and not hmac.compare_digest(reference, self.step_up_reference(account_id)):
             raise ValueError(f"reference {reference!r} was not issued to account {account_id!r}")
-        self.state.set_verified(account_id, reference or "analyst")
+        days = self.policy.verification_days
+        self.state.set_verified(account_id, reference or "analyst", None if days is None else days * 86_400)
         self._audit("verify", "account", account_id, analyst, note, reference=reference)
 
     # -- analyst actions (each recorded in the audit trail) ---------------------------------------

@@ -145,6 +145,9 @@ class Policy(_Strict):
     trust_account_header: bool = True
     key_accounts: dict[str, str] = {}  # API key -> account id, for the standalone proxy
     reference_secret_env: str = "DISTILLGUARD_REFERENCE_SECRET"
+    # A passed step-up verification lapses after this many days (None: never); an account sold on or
+    # taken over after its check must pass it again.
+    verification_days: float | None = Field(None, gt=0)
     audit_log: Path | None = None
 
     @field_validator("rules")

@@ -67,7 +67,8 @@ class State(ABC):
         """scope 'account' or 'campaign'; record None removes the override."""
 
     @abstractmethod
-    def set_verified(self, account_id: str, reference: str | None) -> None: ...
+    def set_verified(self, account_id: str, reference: str | None, ttl_s: float | None = None) -> None:
+        """reference None removes the verification; with `ttl_s` it lapses after that many seconds."""
 
     @abstractmethod
     def append_audit(self, entry: dict) -> None: ...

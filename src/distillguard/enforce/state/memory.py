@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from collections import deque
 
 from .base import Observation, Online, State, Windows, sliding
@@ -70,7 +72,7 @@ class MemoryState(State):
         self._slots = _Distinct()
         self._rates = _Counter()
         self._overrides: dict[tuple[str, str], dict] = {}
-        self._verified: dict[str, str] = {}
+        self._verified: dict[str, tuple[str, float]] = {}  # account -> (reference, lapses at; inf: never)
         self._audit: deque[dict] = deque(maxlen=audit_size)
         self._seen = 0
 
@@ -89,7 +91,8 @@ class MemoryState(State):
             if obs.budget:
                 out.budget_used = sliding(*self._rates.incr("b:" + obs.budget, r, rec), obs.ts, w.rate_s)
             out.active_slots = self._slots.add(a, str(int(obs.ts // w.slot_s)), int(obs.ts // 86_400), rec)
-            out.verified = self._verified.get(a)
+            reference, lapses = self._verified.get(a, (None, 0.0))
+            out.verified = reference if lapses > time.time() else None
             out.account_override = self._overrides.get(("account", a))
             if obs.campaign_id:
                 out.campaign_override = self._overrides.get(("campaign", obs.campaign_id))
@@ -107,12 +110,12 @@ class MemoryState(State):
             else:
                 self._overrides[(scope, target)] = record
 
-    def set_verified(self, account_id: str, reference: str | None) -> None:
+    def set_verified(self, account_id: str, reference: str | None, ttl_s: float | None = None) -> None:
         with self._lock:
             if reference is None:
                 self._verified.pop(account_id, None)
             else:
-                self._verified[account_id] = reference
+                self._verified[account_id] = (reference, math.inf if ttl_s is None else time.time() + ttl_s)
 
     def append_audit(self, entry: dict) -> None:
         with self._lock:

@@ -176,9 +176,12 @@ class RedisState(State):
         key = f"{self.prefix}ovr:{scope}:{target}"
         self._call(self._sync.delete, key) if record is None else self._call(self._sync.set, key, dumps(record))
 
-    def set_verified(self, account_id: str, reference: str | None) -> None:
+    def set_verified(self, account_id: str, reference: str | None, ttl_s: float | None = None) -> None:
         key = f"{self.prefix}ver:{account_id}"
-        self._call(self._sync.delete, key) if reference is None else self._call(self._sync.set, key, reference)
+        if reference is None:
+            self._call(self._sync.delete, key)
+        else:  # Redis lets the key lapse: every replica stops honouring it at once
+            self._call(lambda: self._sync.set(key, reference, px=None if ttl_s is None else max(1, int(ttl_s * 1000))))
 
     def append_audit(self, entry: dict) -> None:
         pipe = self._sync.pipeline(transaction=True)
