@@ -1,11 +1,12 @@
-"""Processes for the pure-Python steps: the engine runs on every core, Python code on one."""
+"""Workers for the steps that would otherwise run on one core: Python code (processes), and engine calls that
+use one thread each (threads)."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Callable, Iterable, Iterator, TypeVar
 
 T = TypeVar("T")
@@ -19,19 +20,22 @@ def usable_cores(at_most: int | None = None) -> int:
     return min(cores, at_most) if at_most else cores
 
 
-def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int,
-                initializer: Callable | None = None, initargs: tuple = ()) -> Iterator[tuple[T, R]]:
-    """(item, fn(item)) in input order, computed on `workers` spawned processes (in this one when
-    `workers` is 1). At most two items per worker are in flight, so a long stream of large items holds
-    bounded memory. Spawned, not forked: the engine's threads and locks are not copied into the workers."""
+def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int, initializer: Callable | None = None,
+                initargs: tuple = (), *, threads: bool = False) -> Iterator[tuple[T, R]]:
+    """(item, fn(item)) in input order, computed on `workers` spawned processes, or threads with `threads`
+    (for calls that release the GIL), and in this thread when `workers` is 1. At most two items per worker
+    are in flight, so a long stream of large items holds bounded memory. Processes are spawned, not forked:
+    the engine's threads and locks are not copied into them."""
     if workers <= 1:
         if initializer:
             initializer(*initargs)
         for item in items:
             yield item, fn(item)
         return
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=initializer, initargs=initargs) as pool:
+    executor = ThreadPoolExecutor(workers, initializer=initializer, initargs=initargs) if threads else \
+        ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=initializer,
+                            initargs=initargs)
+    with executor as pool:
         pending: deque = deque()
         for item in items:
             pending.append((item, pool.submit(fn, item)))

@@ -8,8 +8,6 @@ present, so re-ingesting the same data is a no-op.
 from __future__ import annotations
 
 import time
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
@@ -19,7 +17,7 @@ import orjson
 import pyarrow as pa
 
 from ..contract.adapters import ADAPTERS, AdapterError, get_adapter
-from ..parallel import usable_cores
+from ..parallel import ordered_map, usable_cores
 from ..workspace import Workspace, sql_string
 from .parquet import iter_parquet_batches
 from .readers import (DEFAULT_MAX_RECORD_BYTES, InputError, LineBatch, Reject, expand_paths,
@@ -149,11 +147,11 @@ def _load(db, files: list[Path], fmt: str, kind: str, keep_raw: bool, run: int,
             db.execute("BEGIN TRANSACTION")
             uncommitted = 0
 
-    def take(batch: LineBatch, parsed: Future | None, literal: str) -> None:
+    def take(batch: LineBatch, parsed: pa.Table | None, literal: str) -> None:
         report.records += len(batch.rejects)
         if parsed is not None:
-            ready.append(parsed.result().rename_columns(columns))
-            report.records += ready[-1].num_rows
+            ready.append(parsed.rename_columns(columns))
+            report.records += parsed.num_rows
             if sum(t.num_rows for t in ready) >= INSERT_ROWS:
                 flush(literal)
         if batch.rejects:
@@ -166,24 +164,22 @@ def _load(db, files: list[Path], fmt: str, kind: str, keep_raw: bool, run: int,
             progress(done_bytes + batch.position, total_bytes)
 
     # Batches are parsed on `workers` threads (a transform runs on one core) while this one reads the
-    # input and inserts, in input order, the batches parsed before; at most `workers` wait parsed.
-    with db.concurrent_transforms() as transform, ThreadPoolExecutor(workers) as pool:
+    # input and inserts, in input order, the batches parsed before.
+    with db.concurrent_transforms() as transform:
         for path in files:
             source = path.name if isinstance(path, TableSource) else str(path.resolve())
             literal = sql_string(source)  # batch statements take no parameters
-            pending: deque = deque()
-            for batch in _batches(path, fmt, max_record_bytes, report):
-                parsed = None
-                if len(batch.lines):
-                    form = batch.source or lines
-                    raw = pa.table({"source_line": batch.line_numbers,
-                                    "line" if form is lines else "record": batch.lines})
-                    parsed = pool.submit(transform, select_sql(kind, form, keep_raw, literal), "_raw", raw)
-                pending.append((batch, parsed))
-                if len(pending) > workers:
-                    take(*pending.popleft(), literal)
-            while pending:
-                take(*pending.popleft(), literal)
+
+            def parse(batch: LineBatch) -> pa.Table | None:
+                if not len(batch.lines):
+                    return None
+                form = batch.source or lines
+                raw = pa.table({"source_line": batch.line_numbers, "line" if form is lines else "record": batch.lines})
+                return transform(select_sql(kind, form, keep_raw, literal), "_raw", raw)
+
+            for batch, parsed in ordered_map(parse, _batches(path, fmt, max_record_bytes, report), workers,
+                                             threads=True):
+                take(batch, parsed, literal)
             flush(literal)
             done_bytes += _size(path)
             if progress:
