@@ -16,11 +16,10 @@ from ..engine import Engine
 # LiteLLM's user for requests made with the master key (admin tools, a front that authenticates
 # customers itself): not a customer account.
 PROXY_ADMIN = "default_user_id"
-# Call types whose body carries max_tokens-style caps. Embeddings, images and the like are decided
-# (a blocked account is blocked everywhere) but have nothing to cap.
+# Call types whose body carries max_tokens-style caps (the Responses API's under its own names). Embeddings,
+# images and the like are decided (a blocked account is blocked everywhere) but have nothing to cap.
 CAPPED_CALLS = frozenset({"completion", "acompletion", "text_completion", "atext_completion",
-                          "anthropic_messages"})
-RESPONSES_CALLS = frozenset({"responses", "aresponses"})
+                          "anthropic_messages", "responses", "aresponses"})
 STASH = "distillguard"  # the decision's key in the request metadata (LiteLLM's spend logs keep it)
 
 
@@ -65,21 +64,6 @@ def cap_request(engine: Engine, data: dict, decision: Decision, call_type: str) 
         for k in [k for k in data if k not in capped]:
             del data[k]
         data.update(capped)
-    elif call_type in RESPONSES_CALLS:
-        # The Responses API names its caps differently: map them onto the engine's chat form and back.
-        reasoning = data.get("reasoning") if isinstance(data.get("reasoning"), dict) else None
-        view: dict[str, Any] = {}
-        if data.get("max_output_tokens") is not None:
-            view["max_tokens"] = data["max_output_tokens"]
-        if reasoning and reasoning.get("effort"):
-            view["reasoning_effort"] = reasoning["effort"]
-        capped = engine.apply_safeguards(view, decision)
-        if capped.get("max_tokens") is not None:
-            data["max_output_tokens"] = capped["max_tokens"]
-        if reasoning and capped.get("reasoning_effort") is not None:
-            data["reasoning"] = {**reasoning, "effort": capped["reasoning_effort"]}
-        if not decision.safeguards.get("logprobs", True):
-            data.pop("top_logprobs", None)
 
 
 def stash(data: dict, decision: Decision) -> None:
