@@ -30,9 +30,9 @@ OWN_TYPES = ("ip", "payment", "signup_ip", "created_burst")
 # ... of which what identifies the payer: an address may be a residential proxy's exit, someone's home too.
 PAYER_TYPES = ("payment",)
 # What places a plainly harvesting lone account in a group its capability mix does not match (see _attach):
-# the group's infrastructure, or a network prefix it sends from. A /24 alone groups no one (an ISP's
+# the group's infrastructure, or also a network prefix it sends from. A /24 alone groups no one (an ISP's
 # customers share it); beside a strong content link and the account's own score it places one.
-ANCHOR_TYPES = INFRA_TYPES + ("prefix",)
+PLACING_TYPES = ("prefix",)
 
 
 def _sql_in(values: tuple[str, ...]) -> str:
@@ -40,7 +40,7 @@ def _sql_in(values: tuple[str, ...]) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
 
-def _infra_held(holders: str, types: tuple[str, ...] = INFRA_TYPES) -> str:
+def _infra_held(holders: str, types: tuple[str, ...]) -> str:
     """SQL: the telling infrastructure indicators (of `types`) held by the accounts of `holders` (account_id)."""
     return f"""
         SELECT i.* FROM account_indicators i SEMI JOIN ({holders}) h ON h.account_id = i.account_id
@@ -228,9 +228,9 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> dict:
           -- two verified keys of one organisation share its card, office and cloud by design
           AND NOT (a.established AND b.established AND a.org_id = b.org_id)""",
                [cfg.min_link_weight, cfg.min_suspicion, cfg.min_suspicion])
-    infra, anchors = (_infra_pairs(ws, cfg, "SELECT account_id FROM _suspicion WHERE suspicion >= ?",
-                                   [cfg.min_suspicion], "SELECT account_a, account_b FROM _strong", [], types)
-                      for types in (INFRA_TYPES, ANCHOR_TYPES))
+    shared = _infra_pairs(ws, cfg, "SELECT account_id FROM _suspicion WHERE suspicion >= ?", [cfg.min_suspicion],
+                          "SELECT account_a, account_b FROM _strong", [], also=PLACING_TYPES)
+    infra = {k: [v for v, w in zip(values, shared["weight"]) if w > 0] for k, values in shared.items()}
     accounts = ws.sql("SELECT account_id, suspicion, evidence, established, evaluator, plain "
                       "FROM _suspicion").to_pydict()
     suspicion = dict(zip(accounts["account_id"], accounts["suspicion"]))
@@ -260,7 +260,7 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> dict:
                if len(g) >= cfg.min_accounts]
     strong = list(zip(content["account_a"], content["account_b"], content["weight"]))
     _attach(groups, strong, {a: v for a, v in suspicion.items() if a not in evaluators}, cfg.attach_min_score,
-            profiles, _pair_set(anchors), cfg.content_min_focus, _pair_set(infra), cfg.attach_bound_min_score)
+            profiles, _pair_set(shared), cfg.content_min_focus, _pair_set(infra), cfg.attach_bound_min_score)
     strength = _max_link(strong)
     rows = {"cluster_id": [], "account_id": [], "max_link": [], "pooled": []}
     for ids in groups:
@@ -273,17 +273,20 @@ def _pair_set(pairs: dict) -> set[frozenset]:
 
 
 def _infra_pairs(ws: Workspace, cfg: CampaignConfig, holders: str, holders_params: list, pairs: str,
-                 pairs_params: list, types: tuple[str, ...] = INFRA_TYPES) -> dict:
+                 pairs_params: list, also: tuple[str, ...] = ()) -> dict:
     """The pairs of `pairs` (account_a, account_b) weighed by the telling infrastructure both accounts hold,
-    among the accounts of `holders` (account_id): a noisy-OR over it, ordered for Leiden.
+    among the accounts of `holders` (account_id): a noisy-OR over it, ordered for Leiden. Pairs that share
+    only indicators of the types `also` come too, with weight 0.
 
     Weighed by the shared infrastructure alone: harvesters of different operations send the same public
     prompts, so content must not pull their accounts into one group. Indicators on more than
     `max_indicator_accounts` of the holders are too common to tell."""
     return ws.sql(f"""
-        WITH ind AS ({_infra_held(holders, types)}),
+        WITH ind AS ({_infra_held(holders, INFRA_TYPES + also)}),
         small AS (SELECT indicator_type, indicator_value FROM ind GROUP BY ALL HAVING count(*) <= ?)
-        SELECT s.account_a, s.account_b, 1 - exp(sum(ln(1 - least(x.weight, 0.95)))) AS weight
+        SELECT s.account_a, s.account_b,
+               1 - exp(sum(CASE WHEN x.indicator_type IN ({_sql_in(INFRA_TYPES)})
+                                THEN ln(1 - least(x.weight, 0.95)) ELSE 0 END)) AS weight
         FROM ({pairs}) s
         JOIN ind x ON x.account_id = s.account_a
         JOIN ind y ON y.account_id = s.account_b AND y.indicator_type = x.indicator_type
@@ -303,7 +306,7 @@ def _hubs(ws: Workspace, cfg: CampaignConfig, holders: str, holders_params: list
     A cloud NAT, a campus or a mobile carrier's pool is shared with ordinary accounts; an address that
     thousands of accounts use and nearly all of them suspicious is the campaign's own."""
     rows = ws.sql(f"""
-        WITH ind AS ({_infra_held(holders)}),
+        WITH ind AS ({_infra_held(holders, INFRA_TYPES)}),
         broad AS (SELECT indicator_type, indicator_value, count(*) AS n FROM ind GROUP BY ALL HAVING count(*) > ?),
         total AS (SELECT indicator_type, indicator_value, count(*) AS total FROM account_indicators
                   SEMI JOIN broad USING (indicator_type, indicator_value) GROUP BY ALL)
