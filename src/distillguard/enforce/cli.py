@@ -146,6 +146,8 @@ def _analyst(url: Optional[str], token: Optional[str], path: str, payload: dict 
 
 ScopeOpt = typer.Option(None, help="account | campaign (default: a campaign id in the scan is a campaign).")
 ForOpt = typer.Option(None, "--for", help="How long it holds, e.g. 30m, 12h, 7d (default: until removed).")
+AnalystOpt = typer.Option(..., help="Who decided.")
+NoteOpt = typer.Option(..., help="Why (recorded in the audit trail).")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -161,8 +163,6 @@ def _seconds(duration: Optional[str]) -> Optional[float]:
     if value <= 0:
         _fail(f"--for {duration!r}: must be positive")
     return value
-AnalystOpt = typer.Option(..., help="Who decided.")
-NoteOpt = typer.Option(..., help="Why (recorded in the audit trail).")
 
 
 @app.command()

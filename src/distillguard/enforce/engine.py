@@ -300,11 +300,9 @@ class Engine:
             raise ValueError(f"an override's lifetime must be positive, not {expires_in_s}")
         scope = self._scope(target, scope)
         now = time.time()
-        record = {"action": action.value, "analyst": analyst, "note": note, "at": now}
-        if expires_in_s is not None:
-            record["until"] = now + expires_in_s
-        self.state.set_override(scope, target, record)
-        until = {"until": record["until"]} if "until" in record else {}
+        until = {} if expires_in_s is None else {"until": now + expires_in_s}
+        self.state.set_override(scope, target, {"action": action.value, "analyst": analyst, "note": note,
+                                                "at": now, **until})
         return self._audit("override", scope, target, analyst, note, action=action.value, **until)
 
     def clear(self, target: str, analyst: str, note: str, *, scope: str | None = None,

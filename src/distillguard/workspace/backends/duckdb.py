@@ -69,7 +69,7 @@ class DuckDBBackend(Backend):
     def concurrent_transforms(self) -> Iterator[Callable[[str, str, pa.Table], pa.Table]]:
         # A transform runs on one thread however many the engine has; a cursor per calling thread lets
         # several run at once. Cursors see no TEMP objects of this connection: the macros are made again.
-        local, cursors, lock = threading.local(), [], threading.Lock()
+        local, cursors = threading.local(), []
 
         def transform(sql: str, name: str, table: pa.Table) -> pa.Table:
             con = getattr(local, "con", None)
@@ -77,8 +77,7 @@ class DuckDBBackend(Backend):
                 con = local.con = self.con.cursor()
                 for macro in MACROS:
                     con.execute(macro)
-                with lock:
-                    cursors.append(con)
+                cursors.append(con)  # list.append is atomic
             return con.from_arrow(table).query(name, sql).to_arrow_table()
         try:
             yield transform
