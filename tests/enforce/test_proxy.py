@@ -76,6 +76,18 @@ def test_safeguarded_request_is_capped_and_reasoning_withheld(proxy):
     assert choice["message"]["content"].startswith("Answer to: Solve")
 
 
+def test_safeguards_rewrite_only_generation_requests(proxy):
+    url, _ = proxy
+    headers = {"x-distillguard-account": "f1", "authorization": "Bearer sk-client"}
+    r = httpx.post(url + "/v1/embeddings", json={"model": "embed", "input": ["a", "b"]}, headers=headers)
+    assert r.status_code == 200 and len(r.json()["data"]) == 2
+    assert json.loads(r.headers["x-upstream-saw"]) == {"model": "embed"}   # no generation caps added
+    assert call(url, "a1").status_code == 403   # still decided: a blocked account is blocked everywhere
+    r = httpx.post(url + "/v1/embeddings", json={"model": "embed", "input": "a"},
+                   headers={**headers, "x-distillguard-account": "a1"})
+    assert r.status_code == 403
+
+
 def _events(text):
     return [e for e in text.split("\n\n") if e]
 

@@ -1,7 +1,9 @@
 """Standalone OpenAI-compatible reverse proxy with enforcement, for providers without a gateway.
 
 Every POST is decided; a blocked request gets the generic error, a
-safeguarded one goes upstream with its caps applied and comes back without reasoning. Other requests
+safeguarded generation request (chat, completions, Responses, Messages) goes upstream with its caps applied
+and comes back without reasoning; other POSTs (embeddings, moderations, files) are decided but not rewritten,
+since the caps are generation parameters that those endpoints reject. Other requests
 (GET /v1/models, ...) pass through. Streams (SSE) are relayed chunk by chunk as they arrive, untouched
 unless the decision withholds reasoning or logprobs, in which case each event is rewritten alone.
 
@@ -36,6 +38,8 @@ _DROP_RESPONSE = frozenset({b"content-length", b"connection", b"keep-alive", b"t
                             b"content-encoding"})
 _PASSTHROUGH = frozenset({"GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 _OWN_HEADER = b"x-distillguard-"
+# Endpoints whose requests and answers the safeguards rewrite (the path's end, after any /v1 or deployment prefix).
+_GENERATION_PATHS = ("/chat/completions", "/completions", "/responses", "/messages")
 _JSON = (b"content-type", b"application/json")
 _BUFFER_LIMIT = 1 << 20  # stop reading the upstream while this much of a stream waits for a slow client
 # Idle upstream connections are dropped before uvicorn's default keep-alive timeout (5 s), so the
@@ -438,6 +442,8 @@ def create_app(engine: Engine, upstream: str, *, upstream_api_key: str | None = 
         if decision.blocked:
             extra = [(k.encode(), v.encode()) for k, v in decision.error_headers().items()]
             return await _send(send, decision.status_code, orjson.dumps(decision.error_body()), [_JSON, *extra])
+        if not scope["path"].rstrip("/").endswith(_GENERATION_PATHS):
+            return await forward(scope, receive, send, raw, None)
         if decision.safeguards and parsed:
             raw = _dumps(engine.apply_safeguards(parsed, decision))
         await forward(scope, receive, send, raw, decision)

@@ -42,7 +42,8 @@ def _words(body: dict) -> list[str]:
 
 
 def _saw(body: dict) -> str:
-    keys = ("model", "n", "max_tokens", "max_completion_tokens", "logprobs", "top_logprobs", "reasoning_effort")
+    keys = ("model", "n", "max_tokens", "max_completion_tokens", "max_output_tokens", "logprobs", "top_logprobs",
+            "reasoning_effort")
     return json.dumps({k: body.get(k) for k in keys if k in body}, sort_keys=True)
 
 
@@ -87,6 +88,15 @@ async def chat(request: Request):
                         headers=headers)
 
 
+async def embeddings(request: Request):
+    body = await request.json()
+    texts = body.get("input") if isinstance(body.get("input"), list) else [body.get("input")]
+    return JSONResponse({"object": "list", "model": body.get("model", "test-model"),
+                         "data": [{"object": "embedding", "index": i, "embedding": [0.1, 0.2, 0.3]}
+                                  for i, _ in enumerate(texts)]},
+                        headers={"x-upstream-saw": _saw(body)})
+
+
 async def models(request: Request):
     return JSONResponse({"object": "list", "data": [{"id": "test-model", "object": "model", "owned_by": "test"}]})
 
@@ -94,6 +104,7 @@ async def models(request: Request):
 def create_app() -> Starlette:
     return Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"]),
                              Route("/chat/completions", chat, methods=["POST"]),
+                             Route("/v1/embeddings", embeddings, methods=["POST"]),
                              Route("/v1/models", models, methods=["GET"])])
 
 
