@@ -89,7 +89,7 @@ def test_plainly_harvesting_loner_joins_the_group_it_links_to_most():
 
     groups = [["a1", "a2", "a3"], ["b1", "b2"]]
     strong = [("a1", "x", 0.7), ("b1", "x", 0.9), ("b2", "x", 0.8), ("a2", "y", 0.9), ("a3", "z", 0.9)]
-    _attach(groups, strong, {"x": 0.99, "y": 0.5, "z": 0.96}, min_score=0.95, profiles={})
+    _attach(groups, strong, {"x": 0.99, "y": 0.5, "z": 0.96}, {}, CampaignConfig(attach_min_score=0.95))
     assert groups == [["a1", "a2", "a3", "z"], ["b1", "b2", "x"]]   # y is not suspicious enough
 
 
@@ -111,7 +111,7 @@ def test_loner_joins_the_group_whose_capability_focus_it_shares():
     # x links harder to b, but harvests what group a harvests (first capability) and nothing b does
     profiles = {"a1": _profile(1, 0), "a2": _profile(0.9, 0.1), "b1": _profile(0, 1), "b2": _profile(0.1, 0.9),
                 "x": _profile(1, 0.05)}
-    _attach(groups, strong, {"x": 0.99}, min_score=0.95, profiles=profiles)
+    _attach(groups, strong, {"x": 0.99}, profiles, CampaignConfig(attach_min_score=0.95))
     assert groups == [["a1", "a2", "x"], ["b1", "b2"]]
 
 
@@ -144,11 +144,11 @@ def test_content_alone_does_not_attach_a_loner_outside_the_groups_focus():
     profiles = {"a1": _profile(1, 0), "a2": _profile(0.9, 0.1), "x": _profile(0.1, 1)}
     groups = [["a1", "a2"]]
     # a busy chat user sharing public prompts with the group, but not what the group harvests
-    _attach(groups, [("a1", "x", 0.9)], {"x": 0.99}, min_score=0.95, profiles=profiles, min_fit=0.5)
+    cfg = CampaignConfig(attach_min_score=0.95, content_min_focus=0.5)
+    _attach(groups, [("a1", "x", 0.9)], {"x": 0.99}, profiles, cfg)
     assert groups == [["a1", "a2"]]
     # shared infrastructure places it whatever it asks for
-    _attach(groups, [("a1", "x", 0.9)], {"x": 0.99}, min_score=0.95, profiles=profiles,
-            infra={frozenset(("a1", "x"))}, min_fit=0.5)
+    _attach(groups, [("a1", "x", 0.9)], {"x": 0.99}, profiles, cfg, infra={frozenset(("a1", "x"))})
     assert groups == [["a1", "a2", "x"]]
 
 
@@ -158,11 +158,28 @@ def test_a_link_that_shares_infrastructure_takes_in_a_less_suspicious_loner():
     groups = [["a1", "a2"], ["b1", "b2"]]
     strong = [("a1", "x", 0.9), ("b1", "y", 0.9)]
     bound = {frozenset(("a1", "x"))}   # x also shares a card or an address with a1; y shares only prompts
-    _attach(groups, strong, {"x": 0.92, "y": 0.92}, min_score=0.97, profiles={}, bound=bound, bound_min_score=0.9)
+    cfg = CampaignConfig(attach_min_score=0.97, attach_bound_min_score=0.9)
+    _attach(groups, strong, {"x": 0.92, "y": 0.92}, {}, cfg, bound=bound)
     assert groups == [["a1", "a2", "x"], ["b1", "b2"]]
-    _attach(groups, [("b1", "z", 0.9)], {"z": 0.85}, min_score=0.97, profiles={},
-            bound={frozenset(("b1", "z"))}, bound_min_score=0.9)
+    _attach(groups, [("b1", "z", 0.9)], {"z": 0.85}, {}, cfg, bound={frozenset(("b1", "z"))})
     assert groups == [["a1", "a2", "x"], ["b1", "b2"]]   # z is not suspicious enough even so
+
+
+def test_a_loner_placed_by_several_links_on_the_groups_prefixes_joins_at_a_lower_score():
+    from distillguard.campaigns.assemble import _attach
+
+    cfg = CampaignConfig(attach_min_score=0.97, attach_placed_min_links=3, attach_placed_min_score=0.8)
+    members = ["a1", "a2", "a3", "a4"]
+    strong = [(m, "x", 0.9) for m in members]
+    placing = {frozenset((m, "x")) for m in members[:3]}   # three of its links also share a /24 with the member
+    groups = [list(members)]
+    _attach(groups, strong, {"x": 0.82}, {}, cfg, infra=placing)
+    assert groups == [members + ["x"]]
+    groups = [list(members)]
+    _attach(groups, strong, {"x": 0.82}, {}, cfg, infra=set(list(placing)[:2]))   # two: a neighbour's /24
+    assert groups == [members]
+    _attach(groups, strong, {"x": 0.75}, {}, cfg, infra=placing)   # placed, but its own traffic is not enough
+    assert groups == [members]
 
 
 @pytest.mark.parametrize("harvest_share, flagged", [(0.0, False), (0.8, True)])
@@ -351,3 +368,23 @@ def test_an_egress_pool_held_almost_only_by_suspicious_accounts_is_one_campaign(
     assert len({found["pairwise"][a] for a in hydra}) > 1
     assert len({found["hubs"][a] for a in hydra}) == 1 and found["hubs"][hydra[0]]
     assert not any(found["hubs"][a] for a in strangers)
+
+
+def test_a_prefix_shared_with_many_ordinary_accounts_does_not_place():
+    from distillguard.campaigns.assemble import PLACING_TYPES, _infra_pairs
+
+    rows = [("a", "prefix", "10.0.1.0/24"), ("b", "prefix", "10.0.1.0/24"),     # the operation's own exit range
+            ("c", "prefix", "10.0.2.0/24"), ("d", "prefix", "10.0.2.0/24"),     # a shared exit ...
+            *((f"user{i}", "prefix", "10.0.2.0/24") for i in range(6)),         # ... that ordinary customers use
+            ("a", "payment", "pf1"), ("e", "payment", "pf1")]
+    with Workspace.open(":memory:") as ws:
+        ws.backend.execute("CREATE TABLE account_indicators (account_id VARCHAR, indicator_type VARCHAR, "
+                           "indicator_value VARCHAR, weight DOUBLE)")
+        ws.backend.execute("INSERT INTO account_indicators SELECT *, 0.9 FROM (VALUES " +
+                           ", ".join(f"('{a}', '{t}', '{v}')" for a, t, v in rows) + ")")
+        pairs = _infra_pairs(ws, CampaignConfig(placing_min_share=0.8),
+                             "SELECT unnest(['a', 'b', 'c', 'd', 'e']) AS account_id", [],
+                             "SELECT * FROM (VALUES ('a', 'b'), ('c', 'd'), ('a', 'e')) t(account_a, account_b)", [],
+                             also=PLACING_TYPES)
+    found = {(a, b): round(w, 2) for a, b, w in zip(pairs["account_a"], pairs["account_b"], pairs["weight"])}
+    assert found == {("a", "b"): 0.0, ("a", "e"): 0.9}   # c and d share only a crowded range

@@ -151,37 +151,48 @@ def _focused(group: list[str], profiles: dict[str, np.ndarray], min_focus: float
     return [a for a in group if a in profiles and float(profiles[a] @ centre) >= min_focus]
 
 
-def _attach(groups: list[list[str]], strong: list[tuple], suspicion: dict[str, float], min_score: float,
-            profiles: dict[str, np.ndarray], infra: set[frozenset] = frozenset(), min_fit: float = 0.0,
-            bound: set[frozenset] = frozenset(), bound_min_score: float = 1.0) -> None:
-    """A lone account whose own traffic is plainly harvesting joins the group it links to most.
+def _attach(groups: list[list[str]], strong: list[tuple], suspicion: dict[str, float],
+            profiles: dict[str, np.ndarray], cfg: CampaignConfig, infra: set[frozenset] = frozenset(),
+            bound: set[frozenset] = frozenset()) -> None:
+    """A lone account whose own traffic is plainly harvesting (`attach_min_score`) joins the group it links
+    to most.
 
     Small accounts of a large operation often share too little infrastructure to be grouped
     on their own, but their content and one strong link place them. Harvesters of different
     operations share public prompts, so the pull of a group is weighed by how alike the account's
     capability mix is to the group's: an operation keeps its focus. A busy chat user shares public
     prompts with harvesters too, so a group that only content links to (no shared infrastructure or
-    network prefix, pairs in `infra`) must also fit the account's mix by at least `min_fit`. Where the
-    strong link also shares telling infrastructure (pairs in `bound`), `bound_min_score` suffices.
+    network prefix, pairs in `infra`) must also fit the account's mix by at least `content_min_focus`.
+    Where the strong link also shares telling infrastructure (pairs in `bound`), `attach_bound_min_score`
+    suffices; where `attach_placed_min_links` of its strong links into one group each share infrastructure
+    or a network prefix (pairs in `infra`), `attach_placed_min_score` suffices for that group: one shared /24
+    is a neighbour's, the same content from the same few /24s again and again is the operation's exits.
     """
     member_of = {a: i for i, g in enumerate(groups) for a in g}
-    pull: dict[str, dict[int, float]] = {}
-    anchored: set[tuple[str, int]] = set()
+    links: dict[tuple[str, int], list[tuple[float, bool, bool]]] = {}
     for a, b, w in strong:
         for x, y in ((a, b), (b, a)):
-            pair = frozenset((x, y))
-            if (x not in member_of and y in member_of
-                    and suspicion.get(x, 0) >= (min(min_score, bound_min_score) if pair in bound else min_score)):
-                pull.setdefault(x, {}).setdefault(member_of[y], 0.0)
-                pull[x][member_of[y]] += w
-                if pair in infra:
-                    anchored.add((x, member_of[y]))
+            if x not in member_of and y in member_of:
+                pair = frozenset((x, y))
+                links.setdefault((x, member_of[y]), []).append((w, pair in bound, pair in infra))
+    pull: dict[str, dict[int, float]] = {}
+    anchored: set[tuple[str, int]] = set()
+    for (x, i), found in links.items():
+        score = suspicion.get(x, 0)
+        placed = score >= cfg.attach_placed_min_score and \
+            sum(placing for _, _, placing in found) >= cfg.attach_placed_min_links
+        weights = [w for w, held, _ in found
+                   if placed or score >= cfg.attach_min_score or (held and score >= cfg.attach_bound_min_score)]
+        if weights:
+            pull.setdefault(x, {})[i] = sum(weights)
+            if any(placing for _, _, placing in found):
+                anchored.add((x, i))
     zero = np.zeros(len(CLASSES))
     focus = {i: _centroid(groups[i], profiles) for i in {i for weights in pull.values() for i in weights}}
     for account, weights in pull.items():
         mine = profiles.get(account, zero)
         fit = {i: w * (float(mine @ focus[i]) if profiles else 1.0) for i, w in weights.items()
-               if not profiles or (account, i) in anchored or float(mine @ focus[i]) >= min_fit}
+               if not profiles or (account, i) in anchored or float(mine @ focus[i]) >= cfg.content_min_focus}
         if fit:
             groups[max(fit, key=fit.get)].append(account)
 
@@ -259,8 +270,8 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> dict:
     groups += [g for g in (_focused(g, profiles, cfg.content_min_focus) for g in by_content)
                if len(g) >= cfg.min_accounts]
     strong = list(zip(content["account_a"], content["account_b"], content["weight"]))
-    _attach(groups, strong, {a: v for a, v in suspicion.items() if a not in evaluators}, cfg.attach_min_score,
-            profiles, _pair_set(shared), cfg.content_min_focus, _pair_set(infra), cfg.attach_bound_min_score)
+    _attach(groups, strong, {a: v for a, v in suspicion.items() if a not in evaluators}, profiles, cfg,
+            _pair_set(shared), _pair_set(infra))
     strength = _max_link(strong)
     rows = {"cluster_id": [], "account_id": [], "max_link": [], "pooled": []}
     for ids in groups:
@@ -280,10 +291,17 @@ def _infra_pairs(ws: Workspace, cfg: CampaignConfig, holders: str, holders_param
 
     Weighed by the shared infrastructure alone: harvesters of different operations send the same public
     prompts, so content must not pull their accounts into one group. Indicators on more than
-    `max_indicator_accounts` of the holders are too common to tell."""
+    `max_indicator_accounts` of the holders are too common to tell; one of the types `also` counts only where
+    at least `placing_min_share` of all the accounts holding it are holders."""
     return ws.sql(f"""
         WITH ind AS ({_infra_held(holders, INFRA_TYPES + also)}),
-        small AS (SELECT indicator_type, indicator_value FROM ind GROUP BY ALL HAVING count(*) <= ?)
+        small AS (SELECT indicator_type, indicator_value FROM ind GROUP BY ALL HAVING count(*) <= ?),
+        -- a prefix whose senders are mostly ordinary accounts is a neighbourhood or a shared exit, not theirs
+        crowded AS (SELECT a.indicator_type, a.indicator_value
+                    FROM (SELECT indicator_type, indicator_value, count(*) AS n FROM ind
+                          WHERE indicator_type IN ({_sql_in(also or ("",))}) GROUP BY ALL) a
+                    JOIN account_indicators i USING (indicator_type, indicator_value)
+                    GROUP BY ALL HAVING any_value(a.n) < ? * count(*))
         SELECT s.account_a, s.account_b,
                1 - exp(sum(CASE WHEN x.indicator_type IN ({_sql_in(INFRA_TYPES)})
                                 THEN ln(1 - least(x.weight, 0.95)) ELSE 0 END)) AS weight
@@ -292,8 +310,9 @@ def _infra_pairs(ws: Workspace, cfg: CampaignConfig, holders: str, holders_param
         JOIN ind y ON y.account_id = s.account_b AND y.indicator_type = x.indicator_type
                    AND y.indicator_value = x.indicator_value
         SEMI JOIN small ON small.indicator_type = x.indicator_type AND small.indicator_value = x.indicator_value
+        ANTI JOIN crowded ON crowded.indicator_type = x.indicator_type AND crowded.indicator_value = x.indicator_value
         GROUP BY s.account_a, s.account_b ORDER BY s.account_a, s.account_b""",
-                  [*holders_params, cfg.max_indicator_accounts, *pairs_params]).to_pydict()
+                  [*holders_params, cfg.max_indicator_accounts, cfg.placing_min_share, *pairs_params]).to_pydict()
 
 
 def _hubs(ws: Workspace, cfg: CampaignConfig, holders: str, holders_params: list) -> list[list[str]]:
