@@ -79,6 +79,15 @@ def test_a_verification_given_a_lifetime_lapses(state):
     assert state.observe(Observation("b", T0), W).verified == "DG-REF2"
 
 
+def test_an_override_given_a_lifetime_is_gone_from_the_state_when_it_lapses(state):
+    state.set_override("account", "a", {"action": "suspend"}, ttl_s=0.3)
+    state.set_override("campaign", "camp-1", {"action": "allow"})
+    assert state.observe(Observation("a", T0, campaign_id="camp-1"), W).account_override == {"action": "suspend"}
+    time.sleep(0.5)
+    o = state.observe(Observation("a", T0, campaign_id="camp-1"), W)
+    assert o.account_override is None and o.campaign_override == {"action": "allow"}
+
+
 @pytest.mark.redis
 def test_fleet_replicas_share_one_state(redis_url, scan_dir):
     """Two engines on one Redis: a campaign-wide budget spent on one replica is spent on the other, and a

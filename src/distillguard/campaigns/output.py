@@ -9,6 +9,8 @@ from pathlib import Path
 from ..workspace import Workspace
 from .config import CampaignConfig
 
+INDICATORS = 15  # the most telling shared indicators a campaign record lists
+
 _SIGNAL_WORDS = {
     "cot_elicitation": "ask for the model's full reasoning",
     "reward_model_grading": "use the model as a grader of candidate answers",
@@ -50,18 +52,27 @@ def campaign_records(ws: Workspace, cfg: CampaignConfig) -> list[dict]:
         SELECT x.campaign_id, c.capability, count(*) / sum(count(*)) OVER (PARTITION BY x.campaign_id) AS share
         FROM _cx x JOIN exchange_capabilities c USING (request_id) GROUP BY x.campaign_id, c.capability
         ORDER BY share DESC, c.capability"""))
-    indicators = _grouped(_rows(ws, """
-        SELECT m.campaign_id, i.indicator_type AS type, i.indicator_value AS value,
-               count(DISTINCT i.account_id) AS account_count, list(DISTINCT i.account_id ORDER BY i.account_id) AS accounts,
-               sum(i.exchanges) AS exchanges, max(i.weight) AS weight,
+    # Ranked before the member lists are built: a campaign of thousands of accounts holds thousands of
+    # shared indicators, of which the record keeps INDICATORS.
+    indicators = _grouped(_rows(ws, f"""
+        WITH held AS (SELECT m.campaign_id, i.account_id, i.indicator_type, i.indicator_value, i.exchanges, i.weight
+                      FROM account_indicators i JOIN _cm m USING (account_id)),
+        top AS (SELECT campaign_id, indicator_type, indicator_value, count(DISTINCT account_id) AS account_count,
+                       sum(exchanges) AS exchanges, max(weight) AS weight
+                FROM held GROUP BY campaign_id, indicator_type, indicator_value HAVING count(DISTINCT account_id) >= 2
+                QUALIFY row_number() OVER (PARTITION BY campaign_id ORDER BY count(DISTINCT account_id) * max(weight)
+                                           DESC, indicator_type, indicator_value) <= {INDICATORS})
+        SELECT t.campaign_id, t.indicator_type AS type, t.indicator_value AS value, any_value(t.account_count)
+                   AS account_count, list(DISTINCT h.account_id ORDER BY h.account_id) AS accounts,
+               any_value(t.exchanges) AS exchanges, any_value(t.weight) AS weight,
                any_value(p.kind) AS network_kind, any_value(p.provider) AS provider,
                any_value(left(f.example, 120)) AS example
-        FROM account_indicators i JOIN _cm m USING (account_id)
-        LEFT JOIN ip_intel p ON i.indicator_type IN ('ip', 'signup_ip') AND p.ip = i.indicator_value
-        LEFT JOIN template_families f ON i.indicator_type = 'template'
-                                     AND f.family_id = try_cast(i.indicator_value AS BIGINT)
-        GROUP BY ALL HAVING count(DISTINCT i.account_id) >= 2
-        ORDER BY count(DISTINCT i.account_id) * max(i.weight) DESC, type, value"""))
+        FROM top t JOIN held h USING (campaign_id, indicator_type, indicator_value)
+        LEFT JOIN ip_intel p ON t.indicator_type IN ('ip', 'signup_ip') AND p.ip = t.indicator_value
+        LEFT JOIN template_families f ON t.indicator_type = 'template'
+                                     AND f.family_id = try_cast(t.indicator_value AS BIGINT)
+        GROUP BY t.campaign_id, t.indicator_type, t.indicator_value
+        ORDER BY any_value(t.account_count) * any_value(t.weight) DESC, type, value"""))
     models = _grouped(_rows(ws, """
         SELECT x.campaign_id, x.model, count(*) AS exchanges, min(x.ts) AS first_used,
                (epoch(min(x.ts)) - epoch(any_value(g.first_seen))) / 3600.0 AS after_release
@@ -87,7 +98,7 @@ def campaign_records(ws: Workspace, cfg: CampaignConfig) -> list[dict]:
     for h in heads:
         cid = h["campaign_id"]
         span = spans.get(cid, {"exchanges": 0, "first_seen": None, "last_seen": None})
-        inds = indicators.get(cid, [])[:15]
+        inds = indicators.get(cid, [])
         record = {
             "campaign_id": cid, "score": round(h["score"], 4), "accounts": h["accounts"],
             "exchanges": span["exchanges"],

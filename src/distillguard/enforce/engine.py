@@ -301,8 +301,10 @@ class Engine:
         scope = self._scope(target, scope)
         now = time.time()
         until = {} if expires_in_s is None else {"until": now + expires_in_s}
+        # `until` is read against each request's time (a replay of old logs honours it as it was); the state
+        # also lets the record lapse, so lapsed overrides do not pile up in a fleet's Redis
         self.state.set_override(scope, target, {"action": action.value, "analyst": analyst, "note": note,
-                                                "at": now, **until})
+                                                "at": now, **until}, ttl_s=expires_in_s)
         return self._audit("override", scope, target, analyst, note, action=action.value, **until)
 
     def clear(self, target: str, analyst: str, note: str, *, scope: str | None = None,

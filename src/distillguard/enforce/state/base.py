@@ -63,8 +63,9 @@ class State(ABC):
         return self.observe(obs, windows)
 
     @abstractmethod
-    def set_override(self, scope: str, target: str, record: dict | None) -> None:
-        """scope 'account' or 'campaign'; record None removes the override."""
+    def set_override(self, scope: str, target: str, record: dict | None, ttl_s: float | None = None) -> None:
+        """scope 'account' or 'campaign'; record None removes the override; with `ttl_s` it lapses (and is
+        gone from the state) after that many seconds."""
 
     @abstractmethod
     def set_verified(self, account_id: str, reference: str | None, ttl_s: float | None = None) -> None:

@@ -71,7 +71,7 @@ class MemoryState(State):
         self._distinct = _Distinct()
         self._slots = _Distinct()
         self._rates = _Counter()
-        self._overrides: dict[tuple[str, str], dict] = {}
+        self._overrides: dict[tuple[str, str], tuple[dict, float]] = {}  # record, when it lapses
         self._verified: dict[str, tuple[str, float]] = {}  # account -> (reference, lapses at; inf: never)
         self._audit: deque[dict] = deque(maxlen=audit_size)
         self._seen = 0
@@ -93,9 +93,9 @@ class MemoryState(State):
             out.active_slots = self._slots.add(a, str(int(obs.ts // w.slot_s)), int(obs.ts // 86_400), rec)
             reference, lapses = self._verified.get(a, (None, 0.0))
             out.verified = reference if lapses > time.time() else None
-            out.account_override = self._overrides.get(("account", a))
+            out.account_override = self._override("account", a)
             if obs.campaign_id:
-                out.campaign_override = self._overrides.get(("campaign", obs.campaign_id))
+                out.campaign_override = self._override("campaign", obs.campaign_id)
             self._seen += 1
             if self._seen % SWEEP_EVERY == 0:
                 self._distinct.sweep(d)
@@ -103,12 +103,19 @@ class MemoryState(State):
                 self._slots.sweep(int(obs.ts // 86_400))
         return out
 
-    def set_override(self, scope: str, target: str, record: dict | None) -> None:
+    def _override(self, scope: str, target: str) -> dict | None:
+        record, lapses = self._overrides.get((scope, target), (None, 0.0))
+        if record is not None and lapses <= time.time():
+            del self._overrides[(scope, target)]
+            return None
+        return record
+
+    def set_override(self, scope: str, target: str, record: dict | None, ttl_s: float | None = None) -> None:
         with self._lock:
             if record is None:
                 self._overrides.pop((scope, target), None)
             else:
-                self._overrides[(scope, target)] = record
+                self._overrides[(scope, target)] = (record, math.inf if ttl_s is None else time.time() + ttl_s)
 
     def set_verified(self, account_id: str, reference: str | None, ttl_s: float | None = None) -> None:
         with self._lock:

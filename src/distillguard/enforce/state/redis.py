@@ -48,6 +48,11 @@ return out
 log = logging.getLogger("distillguard.enforce")
 
 
+
+def _ms(ttl_s: float | None) -> int | None:
+    """A lifetime in seconds as Redis's PX (at least 1 ms), or None for no expiry."""
+    return None if ttl_s is None else max(1, int(ttl_s * 1000))
+
 class RedisState(State):
     """HyperLogLogs (PFADD/PFCOUNT) for distinct accounts, INCR with TTL for rates and budgets, plain keys
     for overrides and verifications, a list for the audit trail.
@@ -172,16 +177,19 @@ class RedisState(State):
         except redis.RedisError as e:
             raise StateUnavailable(f"redis at {self.url}: {e}") from e
 
-    def set_override(self, scope: str, target: str, record: dict | None) -> None:
+    def set_override(self, scope: str, target: str, record: dict | None, ttl_s: float | None = None) -> None:
         key = f"{self.prefix}ovr:{scope}:{target}"
-        self._call(self._sync.delete, key) if record is None else self._call(self._sync.set, key, dumps(record))
+        if record is None:
+            self._call(self._sync.delete, key)
+        else:
+            self._call(lambda: self._sync.set(key, dumps(record), px=_ms(ttl_s)))
 
     def set_verified(self, account_id: str, reference: str | None, ttl_s: float | None = None) -> None:
         key = f"{self.prefix}ver:{account_id}"
         if reference is None:
             self._call(self._sync.delete, key)
         else:  # Redis lets the key lapse: every replica stops honouring it at once
-            self._call(lambda: self._sync.set(key, reference, px=None if ttl_s is None else max(1, int(ttl_s * 1000))))
+            self._call(lambda: self._sync.set(key, reference, px=_ms(ttl_s)))
 
     def append_audit(self, entry: dict) -> None:
         pipe = self._sync.pipeline(transaction=True)
