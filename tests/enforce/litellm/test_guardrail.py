@@ -200,6 +200,25 @@ def test_safeguards_cap_what_reaches_the_upstream_and_withhold_reasoning(gateway
     assert any("reasoning_content" in c["choices"][0]["delta"] for c in _stream(r) if c["choices"])
 
 
+def test_responses_api_answers_lose_their_reasoning_text(gateway):
+    def ask(account):
+        return gateway.http.post(gateway.url + "/v1/responses",
+                                 headers={"authorization": f"Bearer {gateway.master_key}",
+                                          "x-distillguard-account": account},
+                                 json={"model": "frontier-large", "input": "Solve 3x + 5 = 20.",
+                                       "max_output_tokens": 4000})
+
+    r = ask("acct-flagged")
+    assert r.status_code == 200, r.text
+    assert _saw(r)["max_output_tokens"] == 1024
+    reasoning = next(i for i in r.json()["output"] if i["type"] == "reasoning")
+    assert reasoning["summary"] == [] and not reasoning.get("content") and reasoning["encrypted_content"] == "opaque"
+    message = next(i for i in r.json()["output"] if i["type"] == "message")
+    assert message["content"][0]["text"].startswith("Answer to:")
+    benign = next(i for i in ask("acct-benign").json()["output"] if i["type"] == "reasoning")
+    assert benign["summary"][0]["text"].startswith("First, restate")
+
+
 def test_throttle_budget_is_campaign_wide(gateway):
     for _ in range(THROTTLE_LIMIT):
         r = gateway.chat("acct-weak-1")

@@ -143,3 +143,70 @@ def test_stream_chunks_lose_their_reasoning_deltas(engine):
     plain = Response(choices=[Choice(delta=Message(content="x"))])
     hooks.withhold(engine, plain, Decision(Action.ALLOW))
     assert plain.choices[0].delta.content == "x"
+
+
+class Summary(BaseModel):
+    type: str = "summary_text"
+    text: str
+
+
+class ReasoningItem(BaseModel):
+    id: str
+    type: str = "reasoning"
+    summary: list[Summary]
+    content: list[dict] | None = None
+    encrypted_content: str | None = None
+
+
+class OutputText(BaseModel):
+    type: str = "output_text"
+    text: str
+    logprobs: list[dict] | None = None
+
+
+class MessageItem(BaseModel):
+    id: str
+    type: str = "message"
+    role: str = "assistant"
+    content: list[OutputText]
+
+
+class ResponsesAnswer(BaseModel):
+    id: str = "resp_1"
+    object: str = "response"
+    output: list[ReasoningItem | MessageItem]
+
+
+class SummaryDelta(BaseModel):
+    type: str = "response.reasoning_summary_text.delta"
+    item_id: str = "rs_1"
+    delta: str
+
+
+def test_responses_api_answers_lose_their_reasoning_text_but_keep_their_shape(engine):
+    r = ResponsesAnswer(output=[
+        ReasoningItem(id="rs_1", summary=[Summary(text=REASONING)], content=[{"type": "reasoning_text",
+                                                                               "text": REASONING}],
+                      encrypted_content="opaque"),
+        MessageItem(id="msg_1", content=[OutputText(text="x = 5", logprobs=[{"token": "x", "logprob": -0.1}])])])
+    ctx = hooks.request_context(engine, MASTER, _data({"x-distillguard-account": "a"}))
+    hooks.withhold(engine, r, _safeguarded(engine), ctx)
+    reasoning, message = r.output
+    assert isinstance(reasoning, ReasoningItem) and isinstance(message, MessageItem)
+    assert (reasoning.id, reasoning.summary, reasoning.content, reasoning.encrypted_content) == \
+        ("rs_1", [], None, "opaque")
+    assert message.content[0].text == "x = 5" and not message.content[0].logprobs
+
+
+def test_responses_api_summarise_and_stream_events(engine):
+    summarising = Engine.from_config({"safeguards": {"reasoning": "summarise"}})
+    r = ResponsesAnswer(output=[ReasoningItem(id="rs_1", summary=[Summary(text=REASONING)])])
+    ctx = hooks.request_context(summarising, MASTER, _data({"x-distillguard-account": "a"}))
+    hooks.withhold(summarising, r, _safeguarded(summarising), ctx)
+    assert [s.text for s in r.output[0].summary] == ["First, restate the problem. … Finally, check by substitution."]
+    event = SummaryDelta(delta="First, restate")
+    hooks.withhold(engine, event, _safeguarded(engine))
+    assert (event.type, event.item_id, event.delta) == ("response.reasoning_summary_text.delta", "rs_1", "")
+    untouched = SummaryDelta(delta="First, restate")
+    hooks.withhold(engine, untouched, Decision(Action.ALLOW))
+    assert untouched.delta == "First, restate"

@@ -72,7 +72,8 @@ class DistillGuard(CustomGuardrail):
 
     async def async_post_call_success_hook(self, data: dict, user_api_key_dict: Any, response: Any) -> Any:
         decision = hooks.stashed(data)
-        if decision is not None and decision.safeguards and hasattr(response, "choices"):
+        if decision is not None and decision.safeguards and (hasattr(response, "choices")
+                                                             or hasattr(response, "output")):
             hooks.withhold(self.engine, response, decision,
                            hooks.request_context(self.engine, user_api_key_dict, data))
         return response

@@ -83,7 +83,11 @@ def withhold(engine: Engine, response: Any, decision: Decision, ctx: RequestCont
 
     The engine works on OpenAI JSON; LiteLLM hands over pydantic objects that also carry its cost and
     header bookkeeping, so the engine's result is copied back field by field."""
-    if not decision.safeguards or not hasattr(response, "choices"):
+    if not decision.safeguards:
+        return
+    if not hasattr(response, "choices"):
+        if hasattr(response, "output") or isinstance(getattr(response, "type", None), str):
+            _withhold_responses(engine, response, decision, ctx)
         return
     body = response.model_dump()
     if ctx is None:
@@ -101,3 +105,29 @@ def withhold(engine: Engine, response: Any, decision: Decision, ctx: RequestCont
             holder.reasoning_content = new_holder.get("reasoning_content")  # removed, or the engine's summary
         if strip and getattr(holder, "thinking_blocks", None) is not None:
             holder.thinking_blocks = None  # LiteLLM's carrier of Anthropic thinking, unknown to the engine
+
+
+def _withhold_responses(engine: Engine, response: Any, decision: Decision, ctx: RequestContext | None) -> None:
+    """A Responses API answer (`output` items) or stream event (`type`), in place: the engine treats its
+    JSON (reasoning items lose their text, reasoning events their deltas, logprobs go) and every field it
+    changed is put back as an object of the field's own class."""
+    body = response.model_dump()
+    treated = engine.observe_chunk(body, decision) if ctx is None else engine.observe_response(ctx, body, decision)
+    _put_back(response, body, treated)
+
+
+def _put_back(obj: Any, old: dict, new: dict) -> None:
+    for key, before in old.items():
+        if key not in new:   # removed by the engine (logprobs): emptied, the field itself may be required
+            setattr(obj, key, [] if isinstance(before, list) else None)
+        elif new[key] != before:
+            setattr(obj, key, _rebuilt(getattr(obj, key), new[key]))
+
+
+def _rebuilt(current: Any, value: Any) -> Any:
+    """`value` (JSON) as the kind of object `current` is: a model of the same class, a list of them."""
+    if isinstance(current, list) and isinstance(value, list) and len(current) == len(value):
+        return [_rebuilt(c, v) for c, v in zip(current, value)]
+    if hasattr(current, "model_validate") and isinstance(value, dict):
+        return type(current).model_validate(value)
+    return value

@@ -88,6 +88,25 @@ async def chat(request: Request):
                         headers=headers)
 
 
+async def responses(request: Request):
+    """The Responses API, not streamed: a reasoning item (summary and raw text) and the answer."""
+    body = await request.json()
+    question = body.get("input") if isinstance(body.get("input"), str) else json.dumps(body.get("input"))
+    words = (f"Answer to: {question}".split() or ["ok"])[: max(1, min(int(body.get("max_output_tokens") or 16), 64))]
+    return JSONResponse({
+        "id": f"resp_{time.monotonic_ns()}", "object": "response", "created_at": int(time.time()),
+        "status": "completed", "model": body.get("model", "test-model"), "parallel_tool_calls": True,
+        "tool_choice": "auto", "tools": [],
+        "output": [{"id": "rs_1", "type": "reasoning", "summary": [{"type": "summary_text", "text": REASONING}],
+                    "content": [{"type": "reasoning_text", "text": REASONING}], "encrypted_content": "opaque"},
+                   {"id": "msg_1", "type": "message", "role": "assistant", "status": "completed",
+                    "content": [{"type": "output_text", "text": " ".join(words), "annotations": []}]}],
+        "usage": {"input_tokens": len(question.split()), "output_tokens": len(words),
+                  "total_tokens": len(question.split()) + len(words),
+                  "input_tokens_details": {"cached_tokens": 0}, "output_tokens_details": {"reasoning_tokens": 20}}},
+        headers={"x-upstream-saw": _saw(body)})
+
+
 async def embeddings(request: Request):
     body = await request.json()
     texts = body.get("input") if isinstance(body.get("input"), list) else [body.get("input")]
@@ -105,6 +124,7 @@ def create_app() -> Starlette:
     return Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"]),
                              Route("/chat/completions", chat, methods=["POST"]),
                              Route("/v1/embeddings", embeddings, methods=["POST"]),
+                             Route("/v1/responses", responses, methods=["POST"]),
                              Route("/v1/models", models, methods=["GET"])])
 
 
