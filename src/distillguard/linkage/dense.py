@@ -90,32 +90,31 @@ def _greedy(heads: np.ndarray, tails: np.ndarray, w: np.ndarray, n: int) -> tupl
 
 def _batch_density(heads: np.ndarray, tails: np.ndarray, w: np.ndarray, n: int, eps: float = 0.02) -> float:
     """A density some node set reaches, within 2(1 + eps) of the densest: every pass drops all nodes of
-    degree at most (1 + eps) times the average at once (a few dozen vectorised passes, not one per node).
-    The edges left are compacted after each pass, so the passes cost what remains, not the whole graph."""
+    degree at most (1 + eps) times the average at once (a few dozen vectorised passes, not one per node)."""
     alive = np.bincount(heads, minlength=n) > 0
+    live = np.ones(len(heads), dtype=bool)
     best = 0.0
-    while len(heads):
-        degree = np.bincount(heads, weights=w, minlength=n)
+    while live.any():
+        degree = np.bincount(heads[live], weights=w[live], minlength=n)
         nodes = int(np.count_nonzero(alive))
         average = degree.sum() / nodes  # twice the density: each edge is in two nodes' degrees
         best = max(best, average / 2)
         alive &= degree > (1 + eps) * average
-        live = alive[heads] & alive[tails]
-        heads, tails, w = heads[live], tails[live], w[live]
+        live &= alive[heads] & alive[tails]
     return best
 
 
 def _core(heads: np.ndarray, tails: np.ndarray, w: np.ndarray, n: int, floor: float) -> np.ndarray:
     """Nodes of the largest subgraph whose every node has weighted degree >= floor (its `floor`-core)."""
     alive = np.ones(n, dtype=bool)
+    live = np.ones(len(heads), dtype=bool)
     while True:
-        degree = np.bincount(heads, weights=w, minlength=n)
+        degree = np.bincount(heads[live], weights=w[live], minlength=n)
         low = alive & (degree < floor)
         if not low.any():
             return alive
         alive &= ~low
-        live = alive[heads] & alive[tails]
-        heads, tails, w = heads[live], tails[live], w[live]
+        live &= alive[heads] & alive[tails]
 
 
 def dense_blocks(ws: Workspace, cfg: LinkageConfig) -> list[dict]:
