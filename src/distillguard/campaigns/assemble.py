@@ -293,24 +293,28 @@ def _infra_pairs(ws: Workspace, cfg: CampaignConfig, holders: str, holders_param
     prompts, so content must not pull their accounts into one group. Indicators on more than
     `max_indicator_accounts` of the holders are too common to tell; one of the types `also` counts only where
     at least `placing_min_share` of all the accounts holding it are holders."""
+    # Indicators are narrowed to those two to `max_indicator_accounts` holders share before the pairs are
+    # joined: an account sending through rotating residential exits holds dozens of /24s, nearly all its own.
     return ws.sql(f"""
         WITH ind AS ({_infra_held(holders, INFRA_TYPES + also)}),
-        small AS (SELECT indicator_type, indicator_value FROM ind GROUP BY ALL HAVING count(*) <= ?),
+        counted AS (SELECT indicator_type, indicator_value, count(*) AS n FROM ind GROUP BY ALL
+                    HAVING count(*) BETWEEN 2 AND ?),
         -- a prefix whose senders are mostly ordinary accounts is a neighbourhood or a shared exit, not theirs
-        crowded AS (SELECT a.indicator_type, a.indicator_value
-                    FROM (SELECT indicator_type, indicator_value, count(*) AS n FROM ind
-                          WHERE indicator_type IN ({_sql_in(also or ("",))}) GROUP BY ALL) a
-                    JOIN account_indicators i USING (indicator_type, indicator_value)
-                    GROUP BY ALL HAVING any_value(a.n) < ? * count(*))
+        crowded AS (SELECT c.indicator_type, c.indicator_value FROM counted c
+                    JOIN account_indicators i ON i.indicator_type = c.indicator_type
+                                             AND i.indicator_value = c.indicator_value
+                    WHERE c.indicator_type IN ({_sql_in(also or ("",))})
+                    GROUP BY ALL HAVING any_value(c.n) < ? * count(*)),
+        usable AS (SELECT i.account_id, i.indicator_type, i.indicator_value, i.weight FROM ind i
+                   SEMI JOIN counted c ON c.indicator_type = i.indicator_type AND c.indicator_value = i.indicator_value
+                   ANTI JOIN crowded d ON d.indicator_type = i.indicator_type AND d.indicator_value = i.indicator_value)
         SELECT s.account_a, s.account_b,
                1 - exp(sum(CASE WHEN x.indicator_type IN ({_sql_in(INFRA_TYPES)})
                                 THEN ln(1 - least(x.weight, 0.95)) ELSE 0 END)) AS weight
         FROM ({pairs}) s
-        JOIN ind x ON x.account_id = s.account_a
-        JOIN ind y ON y.account_id = s.account_b AND y.indicator_type = x.indicator_type
-                   AND y.indicator_value = x.indicator_value
-        SEMI JOIN small ON small.indicator_type = x.indicator_type AND small.indicator_value = x.indicator_value
-        ANTI JOIN crowded ON crowded.indicator_type = x.indicator_type AND crowded.indicator_value = x.indicator_value
+        JOIN usable x ON x.account_id = s.account_a
+        JOIN usable y ON y.account_id = s.account_b AND y.indicator_type = x.indicator_type
+                      AND y.indicator_value = x.indicator_value
         GROUP BY s.account_a, s.account_b ORDER BY s.account_a, s.account_b""",
                   [*holders_params, cfg.max_indicator_accounts, cfg.placing_min_share, *pairs_params]).to_pydict()
 

@@ -57,11 +57,13 @@ def campaign_records(ws: Workspace, cfg: CampaignConfig) -> list[dict]:
     indicators = _grouped(_rows(ws, f"""
         WITH held AS (SELECT m.campaign_id, i.account_id, i.indicator_type, i.indicator_value, i.exchanges, i.weight
                       FROM account_indicators i JOIN _cm m USING (account_id)),
-        top AS (SELECT campaign_id, indicator_type, indicator_value, count(DISTINCT account_id) AS account_count,
-                       sum(exchanges) AS exchanges, max(weight) AS weight
-                FROM held GROUP BY campaign_id, indicator_type, indicator_value HAVING count(DISTINCT account_id) >= 2
-                QUALIFY row_number() OVER (PARTITION BY campaign_id ORDER BY count(DISTINCT account_id) * max(weight)
-                                           DESC, indicator_type, indicator_value) <= {INDICATORS})
+        sums AS (SELECT campaign_id, indicator_type, indicator_value, count(DISTINCT account_id) AS account_count,
+                        sum(exchanges) AS exchanges, max(weight) AS weight
+                 FROM held GROUP BY campaign_id, indicator_type, indicator_value HAVING count(DISTINCT account_id) >= 2),
+        top AS (SELECT campaign_id, indicator_type, indicator_value, account_count, exchanges, weight FROM (
+                    SELECT *, row_number() OVER (PARTITION BY campaign_id ORDER BY account_count * weight DESC,
+                                                 indicator_type, indicator_value) AS r FROM sums)
+                WHERE r <= {INDICATORS})
         SELECT t.campaign_id, t.indicator_type AS type, t.indicator_value AS value, any_value(t.account_count)
                    AS account_count, list(DISTINCT h.account_id ORDER BY h.account_id) AS accounts,
                any_value(t.exchanges) AS exchanges, any_value(t.weight) AS weight,
