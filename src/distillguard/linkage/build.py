@@ -139,11 +139,15 @@ def _summary(ws: Workspace, cfg: LinkageConfig, stats: LinkageStats) -> None:
         WITH l AS (
             SELECT account_a AS account_id, account_b AS other, weight FROM account_links
             UNION ALL SELECT account_b, account_a, weight FROM account_links),
-        agg AS (
-            SELECT account_id, count(*) AS links, sum(weight) AS strength, max(weight) AS max_link,
-                   list(printf('%s:%.3f', other, weight) ORDER BY weight DESC, other)[1:{int(cfg.top_links)}]
-                     AS top_links
-            FROM l GROUP BY ALL),
+        sums AS (SELECT account_id, count(*) AS links, sum(weight) AS strength, max(weight) AS max_link
+                 FROM l GROUP BY ALL),
+        -- ranked before formatting: an account of a large campaign has thousands of links, the record keeps a few
+        best AS (
+            SELECT account_id, list(printf('%s:%.3f', other, weight) ORDER BY weight DESC, other) AS top_links
+            FROM (SELECT account_id, other, weight,
+                         row_number() OVER (PARTITION BY account_id ORDER BY weight DESC, other) AS r FROM l)
+            WHERE r <= {int(cfg.top_links)} GROUP BY account_id),
+        agg AS (SELECT * FROM sums JOIN best USING (account_id)),
         ind AS (
             SELECT account_id, count(*) AS indicators, bool_or(indicator_type = 'sync') AS sync
             FROM account_indicators GROUP BY ALL)
