@@ -61,6 +61,7 @@ class Scan:
 # A large scan finds thousands of campaigns (3,972 at 16M exchanges), and a full section for each made a
 # 50 MB page; the campaign table lists them all.
 DETAILED = 200
+INDICATOR_LINKS = "accounts that share an indicator listed in campaigns.json"
 
 
 def load(scan_dir: Path, workspace: Any = None) -> Scan:
@@ -79,12 +80,14 @@ def load(scan_dir: Path, workspace: Any = None) -> Scan:
         account_rows = {a: dict(score=s, flagged=f, campaign_id=c, reasons=r) for a, s, f, c, r in rows}
         campaigns = _campaigns(scan_dir / "campaigns.json", account_rows)
     members = sorted({a for c in campaigns for a in c.accounts} | set(account_rows))
-    scan = Scan(total, flagged, None, campaigns, account_rows, None,
-                "accounts that share an indicator listed in campaigns.json")
-    _indicator_links(scan)
+    scan = Scan(total, flagged, None, campaigns, account_rows, None, INDICATOR_LINKS)
     if workspace is not None:
         with _workspace_query(workspace) as query:
             _from_workspace(scan, members, query)
+    # Pairs from the indicator lists only where the workspace gave no links: a campaign of thousands of
+    # accounts makes millions of pairs out of them (most of the report's time at 4M exchanges).
+    if scan.links_source == INDICATOR_LINKS:
+        _indicator_links(scan)
     # Counted from exchanges.csv only without a workspace's table: parsing the CSV was most of the report's
     # time on a large scan (16M rows), and the workspace holds the same exchanges.
     if scan.exchanges is None and exchanges_csv.is_file():
