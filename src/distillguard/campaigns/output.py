@@ -59,7 +59,8 @@ def campaign_records(ws: Workspace, cfg: CampaignConfig) -> list[dict]:
                       FROM account_indicators i JOIN _cm m USING (account_id)),
         sums AS (SELECT campaign_id, indicator_type, indicator_value, count(DISTINCT account_id) AS account_count,
                         sum(exchanges) AS exchanges, max(weight) AS weight
-                 FROM held GROUP BY campaign_id, indicator_type, indicator_value HAVING count(DISTINCT account_id) >= 2),
+                 FROM held GROUP BY campaign_id, indicator_type, indicator_value
+                 HAVING count(DISTINCT account_id) >= 2),
         top AS (SELECT campaign_id, indicator_type, indicator_value, account_count, exchanges, weight FROM (
                     SELECT *, row_number() OVER (PARTITION BY campaign_id ORDER BY account_count * weight DESC,
                                                  indicator_type, indicator_value) AS r FROM sums)

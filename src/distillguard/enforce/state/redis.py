@@ -48,10 +48,10 @@ return out
 log = logging.getLogger("distillguard.enforce")
 
 
-
 def _ms(ttl_s: float | None) -> int | None:
     """A lifetime in seconds as Redis's PX (at least 1 ms), or None for no expiry."""
     return None if ttl_s is None else max(1, int(ttl_s * 1000))
+
 
 class RedisState(State):
     """HyperLogLogs (PFADD/PFCOUNT) for distinct accounts, INCR with TTL for rates and budgets, plain keys
