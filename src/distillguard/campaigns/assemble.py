@@ -16,6 +16,7 @@ import igraph as ig
 import leidenalg
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..fingerprints.content.capability import CLASSES
 from ..workspace import Workspace
@@ -221,7 +222,7 @@ def _pooled_groups(ws: Workspace, cfg: CampaignConfig, taken: set[str]) -> tuple
     if not pairs["account_a"]:
         return [], {}
     groups = _components(pairs, None, max(cfg.min_accounts, cfg.pool_min_accounts), cfg.resolution)
-    return groups, _max_link(zip(pairs["account_a"], pairs["account_b"], pairs["weight"]))
+    return groups, _max_link(pairs["account_a"], pairs["account_b"], pairs["weight"])
 
 
 def _groups(ws: Workspace, cfg: CampaignConfig) -> dict:
@@ -254,7 +255,8 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> dict:
                                [cfg.min_suspicion]), cfg.min_accounts)
     grouped = {a for g in groups for a in g}
     # Ordered: Leiden's result depends on the order vertices and edges arrive in.
-    content = ws.sql("SELECT account_a, account_b, weight FROM _strong ORDER BY account_a, account_b").to_pydict()
+    strong = ws.sql("SELECT account_a, account_b, weight FROM _strong ORDER BY account_a, account_b")
+    content = strong.to_pydict()
     db.execute("DROP TABLE _strong")
     # Without shared infrastructure, content is the only evidence: it must be strong on both sides, and
     # plain. Users of one coding tool share its prompt templates and send many borderline requests, as an
@@ -269,14 +271,27 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> dict:
                              cfg.content_resolution)
     groups += [g for g in (_focused(g, profiles, cfg.content_min_focus) for g in by_content)
                if len(g) >= cfg.min_accounts]
-    strong = list(zip(content["account_a"], content["account_b"], content["weight"]))
-    _attach(groups, strong, {a: v for a, v in suspicion.items() if a not in evaluators}, profiles, cfg,
-            _pair_set(shared), _pair_set(infra))
-    strength = _max_link(strong)
+    # Only pairs with one account grouped and one not can attach anyone: a large scan has millions of strong
+    # pairs, filtered here in Arrow rather than in the Python loop.
+    members = pa.array(sorted({a for g in groups for a in g}), pa.string())
+    crossing = _crossing(strong, members)
+    _attach(groups, list(zip(crossing["account_a"], crossing["account_b"], crossing["weight"])),
+            {a: v for a, v in suspicion.items() if a not in evaluators}, profiles, cfg,
+            _pair_set(_crossing(pa.table(shared), members)), _pair_set(_crossing(pa.table(infra), members)))
+    strength = _max_link(strong.column("account_a"), strong.column("account_b"), strong.column("weight"))
     rows = {"cluster_id": [], "account_id": [], "max_link": [], "pooled": []}
     for ids in groups:
         _add_group(rows, ids, strength, False)
     return rows
+
+
+def _crossing(pairs: pa.Table, members: pa.Array) -> dict:
+    """The rows of `pairs` (account_a, account_b, ...) with exactly one account among `members`."""
+    if not pairs.num_rows:
+        return pairs.to_pydict()
+    a = pc.is_in(pairs.column("account_a").cast(pa.string()), value_set=members)
+    b = pc.is_in(pairs.column("account_b").cast(pa.string()), value_set=members)
+    return pairs.filter(pc.xor(a, b)).to_pydict()
 
 
 def _pair_set(pairs: dict) -> set[frozenset]:
@@ -352,12 +367,20 @@ def _hub_merged(groups: list[list[str]], hubs: list[list[str]], min_accounts: in
     return sorted((g for g in merged if len(g) >= min_accounts), key=lambda g: g[0])
 
 
-def _max_link(pairs) -> dict[str, float]:
-    """Each account's heaviest link among (a, b, weight) pairs."""
-    strength: dict[str, float] = {}
-    for a, b, w in pairs:
-        strength[a], strength[b] = max(strength.get(a, 0), w), max(strength.get(b, 0), w)
-    return strength
+def _max_link(a, b, weight) -> dict[str, float]:
+    """Each account's heaviest link among the pairs (a[i], b[i]) of weight weight[i] (lists or Arrow columns)."""
+    if not len(a):
+        return {}
+    t = pa.table({"account": pa.chunked_array(_chunks(a) + _chunks(b)), "w": pa.chunked_array(_chunks(weight) * 2)})
+    best = t.group_by("account").aggregate([("w", "max")])
+    return dict(zip(best.column("account").to_pylist(), best.column("w_max").to_pylist()))
+
+
+def _chunks(values) -> list[pa.Array]:
+    """A list or an Arrow column as Arrow arrays."""
+    if isinstance(values, pa.ChunkedArray):
+        return values.chunks
+    return [values if isinstance(values, pa.Array) else pa.array(values)]
 
 
 def _add_group(rows: dict, ids: list[str], strength: dict[str, float], pooled: bool) -> None:
