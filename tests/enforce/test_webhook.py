@@ -36,6 +36,9 @@ def test_decide(hook):
     assert capped["allow"] is True and capped["body"]["n"] == 1 and "logprobs" not in capped["body"]
     linked = decide(hook, account_id="new", payment_fingerprint="card-x")
     assert linked["decision"]["action"] == "step_up"
+    embeddings = decide(hook, account_id="f1", path="/v1/embeddings", body={"model": "e", "input": ["a"]})
+    assert embeddings["decision"]["action"] == "safeguard" and embeddings["body"] is None   # nothing to cap
+    assert decide(hook, account_id="f1", path="/v1/chat/completions")["body"]["n"] == 1
 
 
 def test_response_safeguards(hook):

@@ -29,6 +29,7 @@ from .admin import ADMIN_PREFIX, admin_app
 from .context import RequestContext
 from .decision import Decision
 from .engine import Engine
+from .safeguards import generates
 
 # Not forwarded: hop-by-hop headers, those we set ourselves, and ours (the upstream must not see them).
 # `expect` is dropped because the whole body is read before anything goes upstream.
@@ -38,8 +39,6 @@ _DROP_RESPONSE = frozenset({b"content-length", b"connection", b"keep-alive", b"t
                             b"content-encoding"})
 _PASSTHROUGH = frozenset({"GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 _OWN_HEADER = b"x-distillguard-"
-# Endpoints whose requests and answers the safeguards rewrite (the path's end, after any /v1 or deployment prefix).
-_GENERATION_PATHS = ("/chat/completions", "/completions", "/responses", "/messages")
 _JSON = (b"content-type", b"application/json")
 _BUFFER_LIMIT = 1 << 20  # stop reading the upstream while this much of a stream waits for a slow client
 # Idle upstream connections are dropped before uvicorn's default keep-alive timeout (5 s), so the
@@ -442,7 +441,7 @@ def create_app(engine: Engine, upstream: str, *, upstream_api_key: str | None = 
         if decision.blocked:
             extra = [(k.encode(), v.encode()) for k, v in decision.error_headers().items()]
             return await _send(send, decision.status_code, orjson.dumps(decision.error_body()), [_JSON, *extra])
-        if not scope["path"].rstrip("/").endswith(_GENERATION_PATHS):
+        if not generates(scope["path"]):
             return await forward(scope, receive, send, raw, None)
         if decision.safeguards and parsed:
             raw = _dumps(engine.apply_safeguards(parsed, decision))

@@ -17,6 +17,14 @@ _EFFORT = ("minimal", "low", "medium", "high", "xhigh")
 _REASONING_KEYS = ("reasoning_content", "reasoning", "reasoning_details", "thinking")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 THINKING_MIN_BUDGET = 1024  # the smallest thinking budget the Anthropic API accepts
+# Endpoints whose requests and answers the safeguards rewrite (a path's end, after any /v1 or deployment
+# prefix): the caps are generation parameters, which embeddings, moderation or file endpoints reject.
+GENERATION_PATHS = ("/chat/completions", "/completions", "/responses", "/messages")
+
+
+def generates(path: str | None) -> bool:
+    """Whether a request to `path` generates text; an unknown path (None) leaves it to the body's form."""
+    return path is None or path.rstrip("/").endswith(GENERATION_PATHS)
 
 
 def rewrites(cfg: Safeguards) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """HTTP decision service for gateways that call out before forwarding (Portkey, Kong, Envoy ext_authz).
 
-POST /v1/decide        JSON request context -> decision, the client-facing error and the rewritten body
+POST /v1/decide        JSON request context -> decision, the client-facing error and the rewritten body (with
+                       `path`, only a generation endpoint's body is rewritten: embeddings take no caps)
 POST /v1/response      a response (and the pre-call decision) -> the response with output safeguards
 ANY  /ext_authz/{path} Envoy's HTTP ext_authz: 200 lets the request through, otherwise the client's error
 The caller is trusted (it sees reason codes); what it passes on to the client is `error` only."""
@@ -19,6 +20,7 @@ from .admin import ADMIN_PREFIX, admin_app
 from .context import RequestContext
 from .decision import Decision
 from .engine import Engine
+from .safeguards import generates
 
 
 class DecideRequest(BaseModel):
@@ -29,6 +31,7 @@ class DecideRequest(BaseModel):
     payment_fingerprint: str | None = None
     headers: dict[str, str] = Field(default_factory=dict)
     body: dict[str, Any] = Field(default_factory=dict)
+    path: str | None = None  # the endpoint called; only generation endpoints are rewritten (None: the body decides)
     ts: float | None = None
 
 
@@ -64,13 +67,13 @@ def create_app(engine: Engine, *, admin_token: str | None = None) -> FastAPI:
         return {"allow": not d.blocked, "status": d.status_code, "decision": d.to_dict(),
                 "error": d.error_body() if d.blocked else None,
                 "headers": d.error_headers(),
-                "body": engine.apply_safeguards(ctx.body, d) if d.safeguards else None}
+                "body": engine.apply_safeguards(ctx.body, d) if d.safeguards and generates(r.path) else None}
 
     @app.post("/v1/response")
     async def response(r: ResponseRequest) -> dict:
         ctx = _context(engine, r)
         d = _decision_from(r.decision) if r.decision is not None else await engine.adecide(ctx, record=False)
-        return {"response": engine.observe_response(ctx, r.response, d)}
+        return {"response": engine.observe_response(ctx, r.response, d) if generates(r.path) else r.response}
 
     @app.api_route("/ext_authz/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
     async def ext_authz(path: str, request: Request) -> Response:
