@@ -229,10 +229,13 @@ def audit(limit: int = typer.Option(20, help="How many entries, newest first."),
 
     entries = _analyst(url, token, f"/audit?limit={int(limit)}", None, policy, None,
                        lambda engine: engine.audit(limit))
+    def utc(ts: float) -> str:
+        return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
     for e in entries:  # one line each, newest first: easy to grep
-        when = datetime.fromtimestamp(e["at"], timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if "at" in e else "-"
+        when = utc(e["at"]) if "at" in e else "-"
         action = f" -> {e['action']}" if e.get("action") else ""
         if e.get("until"):
-            action += " until " + datetime.fromtimestamp(e["until"], timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+            action += " until " + utc(e["until"])
         console.print(f"{when}  {e.get('event')}{action}  {e.get('scope')} {e.get('target')}  "
                       f"by {e.get('analyst')}: {e.get('note')}", markup=False, soft_wrap=True)

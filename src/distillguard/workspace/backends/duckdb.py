@@ -33,6 +33,12 @@ def _bytes(size: str) -> float:
     return float(number) * _UNITS[unit.lower()]
 
 
+
+def _transform(con: duckdb.DuckDBPyConnection, sql: str, name: str, table: pa.Table) -> pa.Table:
+    """`sql` over `table` (as `name`) on one connection or cursor, as Arrow."""
+    return con.from_arrow(table).query(name, sql).to_arrow_table()
+
+
 class DuckDBBackend(Backend):
     name = "duckdb"
 
@@ -63,7 +69,7 @@ class DuckDBBackend(Backend):
     # Batches go through a relation, not a registered view: inside a transaction (a long ingest) a view
     # dropped by `unregister` lives on, with the Arrow data it holds, until the transaction commits.
     def transform_batch(self, sql: str, name: str, table: pa.Table) -> pa.Table:
-        return self.con.from_arrow(table).query(name, sql).to_arrow_table()
+        return _transform(self.con, sql, name, table)
 
     @contextmanager
     def concurrent_transforms(self) -> Iterator[Callable[[str, str, pa.Table], pa.Table]]:
@@ -78,7 +84,7 @@ class DuckDBBackend(Backend):
                 for macro in MACROS:
                     con.execute(macro)
                 cursors.append(con)  # list.append is atomic
-            return con.from_arrow(table).query(name, sql).to_arrow_table()
+            return _transform(con, sql, name, table)
         try:
             yield transform
         finally:
