@@ -148,7 +148,7 @@ def test_content_alone_does_not_attach_a_loner_outside_the_groups_focus():
     _attach(groups, [("a1", "x", 0.9)], {"x": 0.99}, profiles, cfg)
     assert groups == [["a1", "a2"]]
     # shared infrastructure places it whatever it asks for
-    _attach(groups, [("a1", "x", 0.9)], {"x": 0.99}, profiles, cfg, infra={frozenset(("a1", "x"))})
+    _attach(groups, [("a1", "x", 0.9)], {"x": 0.99}, profiles, cfg, places={frozenset(("a1", "x")): {"ip1"}})
     assert groups == [["a1", "a2", "x"]]
 
 
@@ -165,21 +165,25 @@ def test_a_link_that_shares_infrastructure_takes_in_a_less_suspicious_loner():
     assert groups == [["a1", "a2", "x"], ["b1", "b2"]]   # z is not suspicious enough even so
 
 
-def test_a_loner_placed_by_several_links_on_the_groups_prefixes_joins_at_a_lower_score():
+def test_a_loner_placed_on_several_of_the_groups_places_joins_at_a_lower_score():
     from distillguard.campaigns.assemble import _attach
 
-    cfg = CampaignConfig(attach_min_score=0.97, attach_placed_min_links=3, attach_placed_min_score=0.8)
+    cfg = CampaignConfig(attach_min_score=0.97, attach_placed_min_places=2, attach_placed_min_score=0.8)
     members = ["a1", "a2", "a3", "a4"]
     strong = [(m, "x", 0.9) for m in members]
-    placing = {frozenset((m, "x")) for m in members[:3]}   # three of its links also share a /24 with the member
-    groups = [list(members)]
-    _attach(groups, strong, {"x": 0.82}, {}, cfg, infra=placing)
-    assert groups == [members + ["x"]]
-    groups = [list(members)]
-    _attach(groups, strong, {"x": 0.82}, {}, cfg, infra=set(list(placing)[:2]))   # two: a neighbour's /24
-    assert groups == [members]
-    _attach(groups, strong, {"x": 0.75}, {}, cfg, infra=placing)   # placed, but its own traffic is not enough
-    assert groups == [members]
+
+    def attached(places, score=0.82):
+        groups = [list(members)]
+        _attach(groups, strong, {"x": score}, {}, cfg, places={frozenset((m, "x")): p for m, p in places.items()})
+        return groups != [members]
+
+    # its links share two of the group's /24s: the operation's rotating exits
+    assert attached({"a1": {"net1"}, "a2": {"net2"}, "a3": {"net1"}})
+    assert attached({"a1": {"net1", "net2"}})
+    # one /24 that every member sends from too: a neighbour's, however many links cross it
+    assert not attached({m: {"net1"} for m in members})
+    # placed, but its own traffic is not enough
+    assert not attached({"a1": {"net1"}, "a2": {"net2"}}, score=0.75)
 
 
 @pytest.mark.parametrize("harvest_share, flagged", [(0.0, False), (0.8, True)])
@@ -386,5 +390,67 @@ def test_a_prefix_shared_with_many_ordinary_accounts_does_not_place():
                              "SELECT unnest(['a', 'b', 'c', 'd', 'e']) AS account_id", [],
                              "SELECT * FROM (VALUES ('a', 'b'), ('c', 'd'), ('a', 'e')) t(account_a, account_b)", [],
                              also=PLACING_TYPES)
+    pairs = pairs.to_pydict()
     found = {(a, b): round(w, 2) for a, b, w in zip(pairs["account_a"], pairs["account_b"], pairs["weight"])}
     assert found == {("a", "b"): 0.0, ("a", "e"): 0.9}   # c and d share only a crowded range
+    assert [len(p) for p in pairs["places"]] == [1, 1]
+
+
+def _indicator_world(ws: Workspace, rows: list[tuple[str, str, str]], suspicion: dict[str, tuple[float, bool]]):
+    """account_indicators from (account, type, value) rows; _suspicion from account -> (score, established)."""
+    ws.backend.execute("CREATE TABLE account_indicators (account_id VARCHAR, indicator_type VARCHAR, "
+                       "indicator_value VARCHAR, weight DOUBLE)")
+    ws.backend.execute("INSERT INTO account_indicators SELECT *, 0.9 FROM (VALUES " +
+                       ", ".join(f"('{a}', '{t}', '{v}')" for a, t, v in rows) + ")")
+    ws.backend.execute("CREATE TEMP TABLE _suspicion AS SELECT * FROM (VALUES " +
+                       ", ".join(f"('{a}', {s}, {e})" for a, (s, e) in suspicion.items()) +
+                       ") t(account_id, suspicion, established)")
+
+
+def test_a_hub_counts_the_operations_verified_keys_but_not_a_customers():
+    from distillguard.campaigns.assemble import _hubs
+
+    ops = [f"h{i:02d}" for i in range(12)]
+    rows = [(a, "ip", ip) for a in ops for ip in ("pool", "nat")]
+    # the operation recruited three verified keys onto its pool; a customer's three clean keys share the NAT
+    rows += [(f"v{i}", "ip", "pool") for i in range(3)] + [(f"c{i}", "ip", "nat") for i in range(3)]
+    suspicion = {**{a: (0.9, False) for a in ops}, **{f"v{i}": (0.9, True) for i in range(3)},
+                 **{f"c{i}": (0.1, True) for i in range(3)}}
+    with Workspace.open(":memory:") as ws:
+        _indicator_world(ws, rows, suspicion)
+        hubs = _hubs(ws, CampaignConfig(max_indicator_accounts=10, hub_min_share=0.9))
+    assert hubs == [ops]   # the pool, without the verified keys; the NAT's holders are 80% suspicious
+
+
+def test_a_hub_takes_in_only_groups_mostly_of_its_holders():
+    from distillguard.campaigns.assemble import _hub_merged
+
+    hub = [f"h{i}" for i in range(6)]
+    groups = [["h0", "h1", "h2", "x1"],            # mostly the hub's accounts: one of its fragments
+              ["h3", "o1", "o2", "o3"],            # another operation that one hub account links to
+              ["p1", "p2", "p3"]]
+    merged = _hub_merged(groups, [hub], 3)
+    assert merged == [[*hub, "x1"], ["o1", "o2", "o3"], ["p1", "p2", "p3"]]
+
+
+def test_a_campaigns_home_exit_takes_in_only_suspicious_accounts():
+    world = World(seed=3)
+    hydra = world.hydra(40)
+    # a residential proxy's exit the operation used a few times: somebody's home connection too
+    home = world.home_ip()
+    resident, accomplice = world.account("resident", T0), world.account("accomplice", T0)
+    for h in range(5):
+        for a in (resident, accomplice):
+            world.request(a, T0 + timedelta(days=3, hours=h, minutes=len(a)), home)
+    for i, a in enumerate(hydra[:4]):
+        world.request(a, T0 + timedelta(days=2, hours=10 + i), home, ua="python-httpx/0.27.0")
+    with Workspace.open(":memory:") as ws:
+        world.write(ws)
+        build_linkage(ws)
+        _scores(ws, world, {"hydra": hydra, "resident": [resident], "accomplice": [accomplice]},
+                {**CONTENT, "resident": 0.05, "accomplice": 0.5})
+        assemble_campaigns(ws, CampaignConfig())
+        rows = {r["account_id"]: r for r in ws.sql("SELECT * FROM account_verdicts").to_pylist()}
+    campaign = rows[hydra[0]]["campaign_id"]
+    assert campaign and rows[accomplice]["campaign_id"] == campaign
+    assert not rows[resident]["flagged"]

@@ -11,6 +11,7 @@ to share a NAT or a popular prompt cannot glue unrelated operations together.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 
 import igraph as ig
 import leidenalg
@@ -30,6 +31,8 @@ INFRA_TYPES = ("ip", "payment", "org_id", "signup_ip", "created_burst", "sync", 
 OWN_TYPES = ("ip", "payment", "signup_ip", "created_burst")
 # ... of which what identifies the payer: an address may be a residential proxy's exit, someone's home too.
 PAYER_TYPES = ("payment",)
+# Network kinds of an address that is somebody's connection too (a residential proxy's exit is a home).
+HOME_KINDS = ("residential", "mobile", "education")
 # What places a plainly harvesting lone account in a group its capability mix does not match (see _attach):
 # the group's infrastructure, or also a network prefix it sends from. A /24 alone groups no one (an ISP's
 # customers share it); beside a strong content link and the account's own score it places one.
@@ -153,7 +156,7 @@ def _focused(group: list[str], profiles: dict[str, np.ndarray], min_focus: float
 
 
 def _attach(groups: list[list[str]], strong: list[tuple], suspicion: dict[str, float],
-            profiles: dict[str, np.ndarray], cfg: CampaignConfig, infra: set[frozenset] = frozenset(),
+            profiles: dict[str, np.ndarray], cfg: CampaignConfig, places: dict[frozenset, set] | None = None,
             bound: set[frozenset] = frozenset()) -> None:
     """A lone account whose own traffic is plainly harvesting (`attach_min_score`) joins the group it links
     to most.
@@ -163,37 +166,39 @@ def _attach(groups: list[list[str]], strong: list[tuple], suspicion: dict[str, f
     operations share public prompts, so the pull of a group is weighed by how alike the account's
     capability mix is to the group's: an operation keeps its focus. A busy chat user shares public
     prompts with harvesters too, so a group that only content links to (no shared infrastructure or
-    network prefix, pairs in `infra`) must also fit the account's mix by at least `content_min_focus`.
-    Where the strong link also shares telling infrastructure (pairs in `bound`), `attach_bound_min_score`
-    suffices; where `attach_placed_min_links` of its strong links into one group each share infrastructure
-    or a network prefix (pairs in `infra`), `attach_placed_min_score` suffices for that group: one shared /24
-    is a neighbour's, the same content from the same few /24s again and again is the operation's exits.
+    network prefix: `places`, pair -> the indicators it shares) must also fit the account's mix by at least
+    `content_min_focus`. Where the strong link also shares telling infrastructure (pairs in `bound`),
+    `attach_bound_min_score` suffices; where its strong links into one group share `attach_placed_min_places`
+    distinct places (IPs, cards, /24s) between them, `attach_placed_min_score` suffices for that group: one
+    shared /24 is a neighbour's, however many of the operation's accounts send from it; the same content from
+    several of the group's addresses is the operation's rotating exits.
     """
+    places = places or {}
     member_of = {a: i for i, g in enumerate(groups) for a in g}
-    links: dict[tuple[str, int], list[tuple[float, bool, bool]]] = {}
+    links: dict[tuple[str, int], list[tuple[float, bool]]] = {}
+    shared: dict[tuple[str, int], set] = {}
     for a, b, w in strong:
         for x, y in ((a, b), (b, a)):
             if x not in member_of and y in member_of:
                 pair = frozenset((x, y))
-                links.setdefault((x, member_of[y]), []).append((w, pair in bound, pair in infra))
+                links.setdefault((x, member_of[y]), []).append((w, pair in bound))
+                if pair in places:
+                    shared.setdefault((x, member_of[y]), set()).update(places[pair])
     pull: dict[str, dict[int, float]] = {}
-    anchored: set[tuple[str, int]] = set()
     for (x, i), found in links.items():
         score = suspicion.get(x, 0)
         placed = score >= cfg.attach_placed_min_score and \
-            sum(placing for _, _, placing in found) >= cfg.attach_placed_min_links
-        weights = [w for w, held, _ in found
+            len(shared.get((x, i), ())) >= cfg.attach_placed_min_places
+        weights = [w for w, held in found
                    if placed or score >= cfg.attach_min_score or (held and score >= cfg.attach_bound_min_score)]
         if weights:
             pull.setdefault(x, {})[i] = sum(weights)
-            if any(placing for _, _, placing in found):
-                anchored.add((x, i))
     zero = np.zeros(len(CLASSES))
     focus = {i: _centroid(groups[i], profiles) for i in {i for weights in pull.values() for i in weights}}
     for account, weights in pull.items():
         mine = profiles.get(account, zero)
         fit = {i: w * (float(mine @ focus[i]) if profiles else 1.0) for i, w in weights.items()
-               if not profiles or (account, i) in anchored or float(mine @ focus[i]) >= cfg.content_min_focus}
+               if not profiles or (account, i) in shared or float(mine @ focus[i]) >= cfg.content_min_focus}
         if fit:
             groups[max(fit, key=fit.get)].append(account)
 
@@ -216,13 +221,12 @@ def _pooled_groups(ws: Workspace, cfg: CampaignConfig, taken: set[str]) -> tuple
            -- two verified keys of one organisation share its gateway by design
            WHERE l.weight >= ? AND NOT (a.established AND b.established AND a.org_id = b.org_id)""",
         [cfg.min_link_weight])
-    keep = [i for i, (a, b) in enumerate(zip(pairs["account_a"], pairs["account_b"]))
-            if a not in taken and b not in taken]
-    pairs = {k: [v[i] for i in keep] for k, v in pairs.items()}
-    if not pairs["account_a"]:
+    taken = pa.array(sorted(taken), pa.string())
+    pairs = pairs.filter(pc.invert(pc.or_(_among(pairs, "account_a", taken), _among(pairs, "account_b", taken))))
+    if not pairs.num_rows:
         return [], {}
-    groups = _components(pairs, None, max(cfg.min_accounts, cfg.pool_min_accounts), cfg.resolution)
-    return groups, _max_link(pairs["account_a"], pairs["account_b"], pairs["weight"])
+    groups = _components(_links(pairs), None, max(cfg.min_accounts, cfg.pool_min_accounts), cfg.resolution)
+    return groups, _max_link(pairs.column("account_a"), pairs.column("account_b"), pairs.column("weight"))
 
 
 def _groups(ws: Workspace, cfg: CampaignConfig) -> dict:
@@ -242,7 +246,7 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> dict:
                [cfg.min_link_weight, cfg.min_suspicion, cfg.min_suspicion])
     shared = _infra_pairs(ws, cfg, "SELECT account_id FROM _suspicion WHERE suspicion >= ?", [cfg.min_suspicion],
                           "SELECT account_a, account_b FROM _strong", [], also=PLACING_TYPES)
-    infra = {k: [v for v, w in zip(values, shared["weight"]) if w > 0] for k, values in shared.items()}
+    infra = shared.filter(pc.greater(shared.column("weight"), 0))
     accounts = ws.sql("SELECT account_id, suspicion, evidence, established, evaluator, plain "
                       "FROM _suspicion").to_pydict()
     suspicion = dict(zip(accounts["account_id"], accounts["suspicion"]))
@@ -250,9 +254,8 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> dict:
     plain = dict(zip(accounts["account_id"], accounts["plain"]))
     established = {a for a, e in zip(accounts["account_id"], accounts["established"]) if e}
     evaluators = {a for a, e in zip(accounts["account_id"], accounts["evaluator"]) if e}
-    groups = _hub_merged(_components(infra, None, cfg.min_accounts, cfg.resolution),
-                         _hubs(ws, cfg, "SELECT account_id FROM _suspicion WHERE suspicion >= ? AND NOT established",
-                               [cfg.min_suspicion]), cfg.min_accounts)
+    groups = _hub_merged(_components(_links(infra), None, cfg.min_accounts, cfg.resolution), _hubs(ws, cfg),
+                         cfg.min_accounts)
     grouped = {a for g in groups for a in g}
     # Ordered: Leiden's result depends on the order vertices and edges arrive in.
     strong = ws.sql("SELECT account_a, account_b, weight FROM _strong ORDER BY account_a, account_b")
@@ -275,9 +278,11 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> dict:
     # pairs, filtered here in Arrow rather than in the Python loop.
     members = pa.array(sorted({a for g in groups for a in g}), pa.string())
     crossing = _crossing(strong, members)
+    placing = _crossing(shared, members)
     _attach(groups, list(zip(crossing["account_a"], crossing["account_b"], crossing["weight"])),
             {a: v for a, v in suspicion.items() if a not in evaluators}, profiles, cfg,
-            _pair_set(_crossing(pa.table(shared), members)), _pair_set(_crossing(pa.table(infra), members)))
+            {frozenset(p): set(h) for *p, h in zip(placing["account_a"], placing["account_b"], placing["places"])},
+            _pair_set(_crossing(infra, members)))
     strength = _max_link(strong.column("account_a"), strong.column("account_b"), strong.column("weight"))
     rows = {"cluster_id": [], "account_id": [], "max_link": [], "pooled": []}
     for ids in groups:
@@ -285,13 +290,20 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> dict:
     return rows
 
 
+def _among(pairs: pa.Table, column: str, accounts: pa.Array) -> pa.ChunkedArray:
+    return pc.is_in(pairs.column(column).cast(pa.string()), value_set=accounts)
+
+
 def _crossing(pairs: pa.Table, members: pa.Array) -> dict:
     """The rows of `pairs` (account_a, account_b, ...) with exactly one account among `members`."""
     if not pairs.num_rows:
         return pairs.to_pydict()
-    a = pc.is_in(pairs.column("account_a").cast(pa.string()), value_set=members)
-    b = pc.is_in(pairs.column("account_b").cast(pa.string()), value_set=members)
-    return pairs.filter(pc.xor(a, b)).to_pydict()
+    return pairs.filter(pc.xor(_among(pairs, "account_a", members), _among(pairs, "account_b", members))).to_pydict()
+
+
+def _links(pairs: pa.Table) -> dict:
+    """The pairs and their weights as lists, for Leiden."""
+    return pairs.select(["account_a", "account_b", "weight"]).to_pydict()
 
 
 def _pair_set(pairs: dict) -> set[frozenset]:
@@ -299,10 +311,11 @@ def _pair_set(pairs: dict) -> set[frozenset]:
 
 
 def _infra_pairs(ws: Workspace, cfg: CampaignConfig, holders: str, holders_params: list, pairs: str,
-                 pairs_params: list, also: tuple[str, ...] = ()) -> dict:
+                 pairs_params: list, also: tuple[str, ...] = ()) -> pa.Table:
     """The pairs of `pairs` (account_a, account_b) weighed by the telling infrastructure both accounts hold,
-    among the accounts of `holders` (account_id): a noisy-OR over it, ordered for Leiden. Pairs that share
-    only indicators of the types `also` come too, with weight 0.
+    among the accounts of `holders` (account_id): a noisy-OR over it, ordered for Leiden, with `places`, the
+    hashes of the indicators they share. Pairs that share only indicators of the types `also` come too, with
+    weight 0.
 
     Weighed by the shared infrastructure alone: harvesters of different operations send the same public
     prompts, so content must not pull their accounts into one group. Indicators on more than
@@ -323,48 +336,71 @@ def _infra_pairs(ws: Workspace, cfg: CampaignConfig, holders: str, holders_param
         usable AS (SELECT i.account_id, i.indicator_type, i.indicator_value, i.weight FROM ind i
                    SEMI JOIN counted c ON c.indicator_type = i.indicator_type AND c.indicator_value = i.indicator_value
                    ANTI JOIN crowded d ON d.indicator_type = i.indicator_type AND d.indicator_value = i.indicator_value)
+        -- rounded: the sum's order follows the engine's threads, and Leiden reads a last-bit difference
+        -- as another graph (the same workspace gave 28 or 30 campaigns from run to run)
         SELECT s.account_a, s.account_b,
-               1 - exp(sum(CASE WHEN x.indicator_type IN ({_sql_in(INFRA_TYPES)})
-                                THEN ln(1 - least(x.weight, 0.95)) ELSE 0 END)) AS weight
+               round(1 - exp(sum(CASE WHEN x.indicator_type IN ({_sql_in(INFRA_TYPES)})
+                                      THEN ln(1 - least(x.weight, 0.95)) ELSE 0 END)), 9) AS weight,
+               list(DISTINCT hash(x.indicator_type, x.indicator_value)) AS places
         FROM ({pairs}) s
         JOIN usable x ON x.account_id = s.account_a
         JOIN usable y ON y.account_id = s.account_b AND y.indicator_type = x.indicator_type
                       AND y.indicator_value = x.indicator_value
         GROUP BY s.account_a, s.account_b ORDER BY s.account_a, s.account_b""",
-                  [*holders_params, cfg.max_indicator_accounts, cfg.placing_min_share, *pairs_params]).to_pydict()
+                  [*holders_params, cfg.max_indicator_accounts, cfg.placing_min_share, *pairs_params])
 
 
-def _hubs(ws: Workspace, cfg: CampaignConfig, holders: str, holders_params: list) -> list[list[str]]:
+def _hubs(ws: Workspace, cfg: CampaignConfig) -> list[list[str]]:
     """Infrastructure too broad for pairwise grouping that is nonetheless one operation's: held by more than
-    `max_indicator_accounts` of the accounts of `holders`, who are at least `hub_min_share` of all its holders.
+    `max_indicator_accounts` suspicious accounts (`min_suspicion`), who are at least `hub_min_share` of all
+    its holders. Each hub's suspicious holders, less verified organisations' keys, which a hub never groups
+    (an organisation's keys share its gateway by design).
 
     Linkage keeps an indicator held by more than a hundred accounts as a few random cycles through them
     (not a clique), and a Leiden CPM community must be as dense as `resolution` at any size, so a campaign
     sending from one egress pool through thousands of accounts would come out as hundreds of small groups.
     A cloud NAT, a campus or a mobile carrier's pool is shared with ordinary accounts; an address that
-    thousands of accounts use and nearly all of them suspicious is the campaign's own."""
+    thousands of accounts use and nearly all of them suspicious is the campaign's own. A suspicious verified
+    key on it counts towards that share (an operation recruits verified accounts too); a customer's key
+    that is not suspicious counts against it."""
     rows = ws.sql(f"""
-        WITH ind AS ({_infra_held(holders, INFRA_TYPES)}),
-        broad AS (SELECT indicator_type, indicator_value, count(*) AS n FROM ind GROUP BY ALL HAVING count(*) > ?),
+        WITH ind AS ({_infra_held("SELECT account_id FROM _suspicion WHERE suspicion >= ?", INFRA_TYPES)}),
+        held AS (SELECT ind.indicator_type, ind.indicator_value, ind.account_id, s.established
+                 FROM ind JOIN _suspicion s USING (account_id)),
+        broad AS (SELECT indicator_type, indicator_value, count(*) AS n FROM held GROUP BY ALL
+                  HAVING count(*) FILTER (WHERE NOT established) > ?),
         total AS (SELECT indicator_type, indicator_value, count(*) AS total FROM account_indicators
                   SEMI JOIN broad USING (indicator_type, indicator_value) GROUP BY ALL)
-        SELECT list(ind.account_id ORDER BY ind.account_id) AS accounts
-        FROM ind JOIN broad USING (indicator_type, indicator_value) JOIN total USING (indicator_type, indicator_value)
-        WHERE broad.n >= ? * total.total
-        GROUP BY ind.indicator_type, ind.indicator_value ORDER BY ind.indicator_type, ind.indicator_value""",
-                  [*holders_params, cfg.max_indicator_accounts, cfg.hub_min_share]).to_pydict()
+        SELECT list(held.account_id ORDER BY held.account_id) AS accounts
+        FROM held JOIN broad USING (indicator_type, indicator_value) JOIN total USING (indicator_type, indicator_value)
+        WHERE broad.n >= ? * total.total AND NOT held.established
+        GROUP BY held.indicator_type, held.indicator_value ORDER BY held.indicator_type, held.indicator_value""",
+                  [cfg.min_suspicion, cfg.max_indicator_accounts, cfg.hub_min_share]).to_pydict()
     return rows["accounts"]
 
 
 def _hub_merged(groups: list[list[str]], hubs: list[list[str]], min_accounts: int) -> list[list[str]]:
-    """`groups` with each hub's holders joined into one group, together with every group they are in."""
+    """`groups` with each hub's holders joined into one group (hubs sharing holders are one), together with
+    every group mostly of one hub's holders. A group where they are the lesser part is another operation that
+    some hub accounts link to: it keeps its other members and lets the holders go to their hub."""
     if not hubs:
         return groups
-    names = sorted({a for members in (*groups, *hubs) for a in members})
+    held = {a for h in hubs for a in h}
+    names = sorted(held | {a for g in groups for a in g})
     index = {a: i for i, a in enumerate(names)}
-    graph = ig.Graph(n=len(names), edges=[(index[m[0]], index[a]) for m in (*groups, *hubs) for a in m[1:]])
-    merged = [[names[i] for i in c] for c in graph.connected_components()]
-    return sorted((g for g in merged if len(g) >= min_accounts), key=lambda g: g[0])
+    edges = [(index[h[0]], index[a]) for h in hubs for a in h[1:]]
+    hub_of = {names[i]: k for k, c in enumerate(ig.Graph(n=len(names), edges=edges).connected_components())
+              for i in c if names[i] in held}
+    kept = []
+    for g in groups:
+        counts = Counter(hub_of[a] for a in g if a in held)
+        if counts and 2 * max(counts.values()) > len(g):
+            edges += [(index[g[0]], index[a]) for a in g[1:]]
+        elif len(rest := [a for a in g if a not in held]) >= min_accounts:
+            kept.append(rest)
+    merged = [[names[i] for i in c] for c in ig.Graph(n=len(names), edges=edges).connected_components()]
+    merged = [m for m in merged if held.intersection(m)]
+    return sorted((g for g in (*merged, *kept) if len(g) >= min_accounts), key=lambda g: g[0])
 
 
 def _max_link(a, b, weight) -> dict[str, float]:
@@ -432,10 +468,11 @@ def _extend(ws: Workspace, cfg: CampaignConfig) -> None:
     A card, sign-up address, creation burst or client IP that a campaign's members hold, and that few
     others hold (at least `extend_min_share` of its holders are members), is the operation's own: an
     account on it is one of its accounts, however little it has sent yet (a spare key, a fresh sign-up),
-    when `extend_min_members` members hold it. A card held by fewer (one member's, shared with one other
-    account) takes only an account whose own traffic is suspicious too (`extend_min_suspicion`): both kinds
-    of evidence, as for a campaign; an address is not enough then, since a residential proxy's exit is
-    somebody's home too. A verified organisation's key is never taken in this way. Writes
+    when `extend_min_members` members hold it, unless it is a home, mobile or campus address (`HOME_KINDS`):
+    a residential proxy's exit is somebody's connection too, so it takes only an account whose own traffic
+    is suspicious too (`extend_min_suspicion`). So does a card held by fewer members (one member's, shared
+    with one other account): both kinds of evidence, as for a campaign; an address is not enough then. A
+    verified organisation's key is never taken in this way. Writes
     `_extended` (account_id, cluster_id) and moves those accounts into their campaign in `_groups`."""
     db = ws.backend
     db.execute(f"""
@@ -447,13 +484,17 @@ def _extend(ws: Workspace, cfg: CampaignConfig) -> None:
         owned AS (SELECT i.indicator_type, i.indicator_value, m.cluster_id, count(*) AS k
                   FROM ind i JOIN members m USING (account_id) GROUP BY ALL),
         own AS (SELECT o.* FROM owned o JOIN ind i USING (indicator_type, indicator_value)
-                GROUP BY ALL HAVING any_value(o.k) >= ? * count(*))
+                GROUP BY ALL HAVING any_value(o.k) >= ? * count(*)),
+        homes AS (SELECT DISTINCT ip FROM ip_intel WHERE kind IN ({_sql_in(HOME_KINDS)}))
         -- the campaign holding most of it; ties by id, so every run and engine picks the same
         SELECT i.account_id, arg_max(o.cluster_id, lpad(CAST(o.k AS VARCHAR), 10, '0') || o.cluster_id) AS cluster_id
         FROM ind i JOIN own o USING (indicator_type, indicator_value) JOIN _suspicion s USING (account_id)
+        LEFT JOIN homes h ON o.indicator_type IN ('ip', 'signup_ip') AND h.ip = o.indicator_value
         WHERE NOT s.established AND i.account_id NOT IN (SELECT account_id FROM members)
-          AND (o.k >= ? OR (s.suspicion >= ? AND o.indicator_type IN ({_sql_in(PAYER_TYPES)})))
-        GROUP BY i.account_id""", [cfg.extend_min_share, cfg.extend_min_members, cfg.extend_min_suspicion])
+          AND CASE WHEN o.k >= ? AND h.ip IS NULL THEN true
+                   ELSE s.suspicion >= ? AND (o.k >= ? OR o.indicator_type IN ({_sql_in(PAYER_TYPES)})) END
+        GROUP BY i.account_id""",
+               [cfg.extend_min_share, cfg.extend_min_members, cfg.extend_min_suspicion, cfg.extend_min_members])
     db.execute("""CREATE OR REPLACE TEMP TABLE _groups AS
                   SELECT * FROM _groups WHERE account_id NOT IN (SELECT account_id FROM _extended)
                   UNION ALL SELECT cluster_id, account_id, 0.0 AS max_link, false AS pooled FROM _extended""")

@@ -17,8 +17,8 @@ class CampaignConfig:
     min_suspicion: float = 0.4          # accounts below this never join a group
     attach_min_score: float = 0.97      # a lone account this suspicious joins the group it links to most
     attach_bound_min_score: float = 0.9  # ... or this suspicious, where that link shares infrastructure too
-    attach_placed_min_links: int = 3    # ... or attach_placed_min_score, where this many strong links into the
-    attach_placed_min_score: float = 0.8  # group also share infrastructure or a network prefix
+    attach_placed_min_places: int = 2   # ... or attach_placed_min_score, where its strong links into the group
+    attach_placed_min_score: float = 0.8  # share this many distinct IPs, cards or network prefixes
     placing_min_share: float = 0.8     # a network prefix places only if this share of its accounts are suspicious
     min_link_weight: float = 0.6        # links weaker than this do not join accounts
     max_indicator_accounts: int = 200   # an indicator on more suspicious accounts is too broad to group by...
