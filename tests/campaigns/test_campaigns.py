@@ -361,13 +361,13 @@ def test_an_egress_pool_held_almost_only_by_suspicious_accounts_is_one_campaign(
     groups = {"hydra": hydra, "slow": strangers[::2], "bg": strangers[1::2]}
     found = {}
     # Scaled down: linkage keeps an indicator on more than 10 accounts as sparse cycles (as it does past a
-    # hundred), and indicators on more than 10 suspicious accounts are broad (as past two hundred).
+    # hundred), and indicators on more than 10 suspicious accounts are hubs (as past fifty).
     for name, broad in (("pairwise", 1000), ("hubs", 10)):
         with Workspace.open(":memory:") as ws:
             world.write(ws)
             build_linkage(ws, LinkageConfig(hub_k=10))
             _scores(ws, world, groups)
-            assemble_campaigns(ws, CampaignConfig(max_indicator_accounts=broad))
+            assemble_campaigns(ws, CampaignConfig(max_indicator_accounts=broad, hub_min_accounts=broad))
             found[name] = {r["account_id"]: r["campaign_id"] for r in ws.sql("SELECT * FROM account_verdicts").to_pylist()}
     assert len({found["pairwise"][a] for a in hydra}) > 1
     assert len({found["hubs"][a] for a in hydra}) == 1 and found["hubs"][hydra[0]]
@@ -418,7 +418,7 @@ def test_a_hub_counts_the_operations_verified_keys_but_not_a_customers():
                  **{f"c{i}": (0.1, True) for i in range(3)}}
     with Workspace.open(":memory:") as ws:
         _indicator_world(ws, rows, suspicion)
-        hubs = _hubs(ws, CampaignConfig(max_indicator_accounts=10, hub_min_share=0.9))
+        hubs = _hubs(ws, CampaignConfig(hub_min_accounts=10, hub_min_share=0.9))
     assert hubs == [ops]   # the pool, without the verified keys; the NAT's holders are 80% suspicious
 
 

@@ -351,14 +351,15 @@ def _infra_pairs(ws: Workspace, cfg: CampaignConfig, holders: str, holders_param
 
 
 def _hubs(ws: Workspace, cfg: CampaignConfig) -> list[list[str]]:
-    """Infrastructure too broad for pairwise grouping that is nonetheless one operation's: held by more than
-    `max_indicator_accounts` suspicious accounts (`min_suspicion`), who are at least `hub_min_share` of all
-    its holders. Each hub's suspicious holders, less verified organisations' keys, which a hub never groups
-    (an organisation's keys share its gateway by design).
+    """Infrastructure shared too widely for pairwise grouping that is nonetheless one operation's: held by
+    more than `hub_min_accounts` suspicious accounts (`min_suspicion`), who are at least `hub_min_share` of
+    all its holders. Each hub's suspicious holders, less verified organisations' keys, which a hub never
+    groups (an organisation's keys share its gateway by design).
 
-    Linkage keeps an indicator held by more than a hundred accounts as a few random cycles through them
-    (not a clique), and a Leiden CPM community must be as dense as `resolution` at any size, so a campaign
-    sending from one egress pool through thousands of accounts would come out as hundreds of small groups.
+    A link's weight falls with the number of accounts sharing the indicator (an address of eighty accounts
+    weighs 0.04-0.12), linkage keeps an indicator held by more than a hundred accounts as a few random cycles
+    through them (not a clique), and a Leiden CPM community must be as dense as `resolution` at any size: a
+    campaign sending from one egress pool through dozens or thousands of accounts comes out as many groups.
     A cloud NAT, a campus or a mobile carrier's pool is shared with ordinary accounts; an address that
     thousands of accounts use and nearly all of them suspicious is the campaign's own. A suspicious verified
     key on it counts towards that share (an operation recruits verified accounts too); a customer's key
@@ -375,7 +376,7 @@ def _hubs(ws: Workspace, cfg: CampaignConfig) -> list[list[str]]:
         FROM held JOIN broad USING (indicator_type, indicator_value) JOIN total USING (indicator_type, indicator_value)
         WHERE broad.n >= ? * total.total AND NOT held.established
         GROUP BY held.indicator_type, held.indicator_value ORDER BY held.indicator_type, held.indicator_value""",
-                  [cfg.min_suspicion, cfg.max_indicator_accounts, cfg.hub_min_share]).to_pydict()
+                  [cfg.min_suspicion, cfg.hub_min_accounts, cfg.hub_min_share]).to_pydict()
     return rows["accounts"]
 
 

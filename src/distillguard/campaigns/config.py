@@ -21,8 +21,9 @@ class CampaignConfig:
     attach_placed_min_score: float = 0.8  # share this many distinct IPs, cards or network prefixes
     placing_min_share: float = 0.8     # a network prefix places only if this share of its accounts are suspicious
     min_link_weight: float = 0.6        # links weaker than this do not join accounts
-    max_indicator_accounts: int = 200   # an indicator on more suspicious accounts is too broad to group by...
-    hub_min_share: float = 0.9          # ... unless they are this share of its holders: then it is one group
+    max_indicator_accounts: int = 200   # an indicator on more suspicious accounts is too broad to pair by
+    hub_min_accounts: int = 50          # an indicator on more suspicious accounts (a hub), who are...
+    hub_min_share: float = 0.9          # ... this share of its holders, holds them in one group
     resolution: float = 0.25            # Leiden CPM: a group's infrastructure links must average this weight
     content_resolution: float = 0.5     # the same for groups held by content links (capped below 1)
     content_min_suspicion: float = 0.6  # accounts grouped by content alone need this much suspicion...
