@@ -361,7 +361,7 @@ def _hubs(ws: Workspace, cfg: CampaignConfig) -> list[list[str]]:
     through them (not a clique), and a Leiden CPM community must be as dense as `resolution` at any size: a
     campaign sending from one egress pool through dozens or thousands of accounts comes out as many groups.
     A cloud NAT, a campus or a mobile carrier's pool is shared with ordinary accounts; an address that
-    thousands of accounts use and nearly all of them suspicious is the campaign's own. A suspicious verified
+    dozens or thousands of accounts use, nearly all of them suspicious, is the campaign's own. A suspicious verified
     key on it counts towards that share (an operation recruits verified accounts too); a customer's key
     that is not suspicious counts against it."""
     rows = ws.sql(f"""
