@@ -278,11 +278,12 @@ def _groups(ws: Workspace, cfg: CampaignConfig) -> dict:
     # pairs, filtered here in Arrow rather than in the Python loop.
     members = pa.array(sorted({a for g in groups for a in g}), pa.string())
     crossing = _crossing(strong, members)
+    # what each crossing pair shares, and which of them share telling infrastructure (weight > 0)
     placing = _crossing(shared, members)
+    pairs = [frozenset(p) for p in zip(placing["account_a"], placing["account_b"])]
     _attach(groups, list(zip(crossing["account_a"], crossing["account_b"], crossing["weight"])),
             {a: v for a, v in suspicion.items() if a not in evaluators}, profiles, cfg,
-            {frozenset(p): set(h) for *p, h in zip(placing["account_a"], placing["account_b"], placing["places"])},
-            _pair_set(_crossing(infra, members)))
+            dict(zip(pairs, map(set, placing["places"]))), {p for p, w in zip(pairs, placing["weight"]) if w > 0})
     strength = _max_link(strong.column("account_a"), strong.column("account_b"), strong.column("weight"))
     rows = {"cluster_id": [], "account_id": [], "max_link": [], "pooled": []}
     for ids in groups:
@@ -304,10 +305,6 @@ def _crossing(pairs: pa.Table, members: pa.Array) -> dict:
 def _links(pairs: pa.Table) -> dict:
     """The pairs and their weights as lists, for Leiden."""
     return pairs.select(["account_a", "account_b", "weight"]).to_pydict()
-
-
-def _pair_set(pairs: dict) -> set[frozenset]:
-    return {frozenset(p) for p in zip(pairs["account_a"], pairs["account_b"])}
 
 
 def _infra_pairs(ws: Workspace, cfg: CampaignConfig, holders: str, holders_params: list, pairs: str,
